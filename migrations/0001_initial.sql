@@ -137,7 +137,8 @@ CREATE TABLE change_log (
     kind       INTEGER NOT NULL,
     uid        INTEGER,
     modseq     INTEGER,
-    name       TEXT,
+    name       TEXT,                    -- mailbox or script name the change is about
+    old_name   TEXT,                    -- a renamed mailbox's previous name
     created_at INTEGER NOT NULL
 );
 CREATE INDEX change_log_created ON change_log(created_at);

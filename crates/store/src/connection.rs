@@ -1,0 +1,41 @@
+//! Opening SQLite connections with the settings every Zest connection needs.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::Result;
+
+/// How long SQLite itself waits for another process's write lock before we
+/// retry at our level (see writer.rs).
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(crate) enum Role {
+    Writer,
+    Reader,
+}
+
+pub(crate) fn open(path: &Path, role: Role) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL: readers never block the writer, and another process can write too.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    match role {
+        Role::Writer => {
+            // An acknowledged write (250 to DATA, OK to APPEND) is on disk.
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        }
+        Role::Reader => {
+            conn.pragma_update(None, "query_only", "ON")?;
+        }
+    }
+    Ok(conn)
+}

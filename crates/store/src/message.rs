@@ -1,0 +1,579 @@
+//! Messages in mailboxes: append (content-addressed blobs, computed summary),
+//! flags with MODSEQ, expunge with VANISHED records, and what FETCH reads.
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::account::touch_account;
+use crate::changes::ChangeKind;
+use crate::error::{Result, StoreError, Subject};
+use crate::mailbox::{mailbox_id, normalize_name};
+use crate::summary::{MessageSummary, summarize};
+use crate::types::{AccountId, BlobId, Flags, MailboxId, ModSeq, Uid, UidValidity};
+use crate::writer::Tx;
+use crate::{Store, blocking};
+
+/// One message in a mailbox, as SELECT and FETCH FLAGS need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub uid: Uid,
+    pub modseq: ModSeq,
+    pub flags: Flags,
+    pub internal_date: i64,
+    pub size: u64,
+    pub blob: BlobId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MailboxStatus {
+    pub id: MailboxId,
+    pub uidvalidity: UidValidity,
+    pub uidnext: u32,
+    pub highestmodseq: ModSeq,
+    pub messages: u64,
+    pub unseen: u64,
+    pub deleted: u64,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagOp {
+    Add,
+    Remove,
+    Replace,
+}
+
+/// Everything computed from the bytes before the write transaction, so the
+/// writer thread only inserts.
+pub(crate) struct PreparedMessage {
+    hash: [u8; 32],
+    raw: Vec<u8>,
+    summary: MessageSummary,
+}
+
+impl PreparedMessage {
+    pub(crate) fn new(raw: Vec<u8>) -> Self {
+        let hash: [u8; 32] = Sha256::digest(&raw).into();
+        let summary = summarize(&raw);
+        PreparedMessage { hash, raw, summary }
+    }
+}
+
+/// Finds or stores the blob and takes one reference on it.
+pub(crate) fn store_blob(tx: &Tx<'_>, msg: &PreparedMessage) -> Result<BlobId> {
+    let conn = tx.conn();
+    let existing: Option<i64> = conn
+        .prepare_cached("SELECT id FROM blobs WHERE hash = ?1")?
+        .query_row([&msg.hash[..]], |r| r.get(0))
+        .optional()?;
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            conn.prepare_cached("INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)")?
+                .execute((&msg.hash[..], msg.raw.len() as i64, &msg.raw))?;
+            let id = conn.last_insert_rowid();
+            insert_meta(conn, id, &msg.summary)?;
+            id
+        }
+    };
+    conn.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?
+        .execute([id])?;
+    Ok(BlobId(id))
+}
+
+fn insert_meta(conn: &Connection, blob: i64, s: &MessageSummary) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO message_meta (blob_id, header_size, body_lines, sent_date, subject, base_subject, \
+           from_addr, from_name, to_addr, to_name, cc_addr, message_id, in_reply_to, references_ids, \
+           envelope, bodystructure, body_text) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    )?
+    .execute(rusqlite::params![
+        blob,
+        s.header_size as i64,
+        s.body_lines as i64,
+        s.sent_date,
+        s.subject,
+        s.base_subject,
+        s.from_addr,
+        s.from_name,
+        s.to_addr,
+        s.to_name,
+        s.cc_addr,
+        s.message_id,
+        s.in_reply_to,
+        s.references_ids.join(" "),
+        json(&s.envelope)?,
+        json(&s.body)?,
+        s.body_text,
+    ])?;
+    Ok(())
+}
+
+/// JSON for the cached structures; a failure here is a bug, not input.
+fn json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+/// Drops one reference; the blob goes when nothing refers to it.
+pub(crate) fn release_blob(conn: &Connection, blob: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE blobs SET refcount = refcount - 1 WHERE id = ?1")?
+        .execute([blob])?;
+    conn.prepare_cached("DELETE FROM blobs WHERE id = ?1 AND refcount <= 0")?
+        .execute([blob])?;
+    Ok(())
+}
+
+struct Target {
+    id: MailboxId,
+    uidnext: u32,
+    modseq: u64,
+}
+
+fn target(conn: &Connection, account: AccountId, name: &str) -> Result<Target> {
+    let (id, noselect) = mailbox_id(conn, account, name)?
+        .ok_or_else(|| StoreError::NotFound(Subject::Mailbox(name.to_string())))?;
+    if noselect {
+        return Err(StoreError::NotFound(Subject::Mailbox(name.to_string())));
+    }
+    let (uidnext, modseq) = conn
+        .prepare_cached("SELECT uidnext, highestmodseq FROM mailboxes WHERE id = ?1")?
+        .query_row([id.0], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+    Ok(Target {
+        id,
+        uidnext,
+        modseq,
+    })
+}
+
+fn check_quota(conn: &Connection, account: AccountId, adding: u64) -> Result<()> {
+    let (used, quota, used_msgs, quota_msgs): (i64, Option<i64>, i64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT used_bytes, quota_bytes, used_messages, quota_messages FROM accounts WHERE id = ?1",
+        )?
+        .query_row([account.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(Subject::Account(account.to_string())))?;
+    let over_bytes = quota.is_some_and(|q| used as u64 + adding > q as u64);
+    let over_msgs = quota_msgs.is_some_and(|q| used_msgs + 1 > q);
+    if over_bytes || over_msgs {
+        return Err(StoreError::OverQuota);
+    }
+    Ok(())
+}
+
+/// Adds an entry for `blob` (already referenced) to a mailbox.
+fn add_entry(
+    tx: &Tx<'_>,
+    account: AccountId,
+    t: &Target,
+    blob: BlobId,
+    size: u64,
+    flags: &Flags,
+    internal_date: i64,
+) -> Result<(Uid, ModSeq)> {
+    let conn = tx.conn();
+    if t.uidnext == u32::MAX {
+        return Err(StoreError::Refused(
+            "the mailbox has run out of UIDs".into(),
+        ));
+    }
+    let uid = Uid(t.uidnext);
+    let modseq = ModSeq(t.modseq + 1);
+    conn.prepare_cached(
+        "INSERT INTO mailbox_messages (mailbox_id, uid, blob_id, modseq, flags, keywords, internal_date) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute((
+        t.id.0,
+        uid.0,
+        blob.0,
+        modseq.0 as i64,
+        flags.system,
+        flags.keywords_text(),
+        internal_date,
+    ))?;
+    conn.prepare_cached(
+        "UPDATE mailboxes SET uidnext = ?1, highestmodseq = ?2, message_count = message_count + 1, \
+           unseen_count = unseen_count + ?3, deleted_count = deleted_count + ?4, \
+           size_bytes = size_bytes + ?5 WHERE id = ?6",
+    )?
+    .execute((
+        uid.0 + 1,
+        modseq.0 as i64,
+        i64::from(!flags.has(Flags::SEEN)),
+        i64::from(flags.has(Flags::DELETED)),
+        size as i64,
+        t.id.0,
+    ))?;
+    remember_keywords(conn, t.id, flags)?;
+    touch_account(tx, account, size as i64, 1)?;
+    tx.log(
+        Some(account),
+        ChangeKind::MessageAdded {
+            mailbox: t.id,
+            uid,
+            modseq,
+        },
+    )?;
+    Ok((uid, modseq))
+}
+
+fn remember_keywords(conn: &Connection, mailbox: MailboxId, flags: &Flags) -> Result<()> {
+    for k in &flags.keywords {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO mailbox_keywords (mailbox_id, keyword) VALUES (?1, ?2)",
+        )?
+        .execute((mailbox.0, k))?;
+    }
+    Ok(())
+}
+
+/// Removes entries (already chosen) from a mailbox: records them as expunged
+/// with a new MODSEQ each, releases blobs, fixes counters.
+fn remove_entries(
+    tx: &Tx<'_>,
+    account: AccountId,
+    mailbox: MailboxId,
+    uids: &[Uid],
+    record: bool,
+) -> Result<()> {
+    let conn = tx.conn();
+    let mut modseq: i64 = conn
+        .prepare_cached("SELECT highestmodseq FROM mailboxes WHERE id = ?1")?
+        .query_row([mailbox.0], |r| r.get(0))?;
+    let (mut n, mut bytes, mut unseen, mut deleted) = (0i64, 0i64, 0i64, 0i64);
+    for uid in uids {
+        let row: Option<(i64, i64, i64)> = conn
+            .prepare_cached(
+                "DELETE FROM mailbox_messages WHERE mailbox_id = ?1 AND uid = ?2 RETURNING blob_id, flags, \
+                   (SELECT size FROM blobs WHERE id = blob_id)",
+            )?
+            .query_row((mailbox.0, uid.0), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((blob, flags, size)) = row else {
+            continue;
+        };
+        modseq += 1;
+        n += 1;
+        bytes += size;
+        unseen += i64::from(flags & i64::from(Flags::SEEN) == 0);
+        deleted += i64::from(flags & i64::from(Flags::DELETED) != 0);
+        release_blob(conn, blob)?;
+        if record {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
+            )?
+            .execute((mailbox.0, uid.0, modseq))?;
+            tx.log(
+                Some(account),
+                ChangeKind::MessageExpunged {
+                    mailbox,
+                    uid: *uid,
+                    modseq: ModSeq(modseq as u64),
+                },
+            )?;
+        }
+    }
+    conn.prepare_cached(
+        "UPDATE mailboxes SET highestmodseq = ?1, message_count = message_count - ?2, \
+           size_bytes = size_bytes - ?3, unseen_count = unseen_count - ?4, deleted_count = deleted_count - ?5 \
+         WHERE id = ?6",
+    )?
+    .execute((modseq, n, bytes, unseen, deleted, mailbox.0))?;
+    touch_account(tx, account, -bytes, -n)?;
+    Ok(())
+}
+
+fn all_uids(conn: &Connection, mailbox: MailboxId) -> Result<Vec<Uid>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT uid FROM mailbox_messages WHERE mailbox_id = ?1 ORDER BY uid")?;
+    let rows = stmt.query_map([mailbox.0], |r| Ok(Uid(r.get(0)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Empties a mailbox that is being deleted.
+pub(crate) fn remove_all_in_tx(tx: &Tx<'_>, account: AccountId, mailbox: MailboxId) -> Result<()> {
+    let uids = all_uids(tx.conn(), mailbox)?;
+    remove_entries(tx, account, mailbox, &uids, false)?;
+    tx.conn()
+        .execute("DELETE FROM expunged WHERE mailbox_id = ?1", [mailbox.0])?;
+    Ok(())
+}
+
+/// RENAME INBOX: every message moves to `to` with new UIDs; INBOX stays.
+pub(crate) fn move_all_in_tx(
+    tx: &Tx<'_>,
+    account: AccountId,
+    from: MailboxId,
+    to: MailboxId,
+) -> Result<()> {
+    let conn = tx.conn();
+    let rows: Vec<(i64, i64, String, i64, i64)> = conn
+        .prepare(
+            "SELECT e.blob_id, e.flags, e.keywords, e.internal_date, b.size FROM mailbox_messages e \
+             JOIN blobs b ON b.id = e.blob_id WHERE e.mailbox_id = ?1 ORDER BY e.uid",
+        )?
+        .query_map([from.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (blob, flags, keywords, date, size) in rows {
+        conn.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?
+            .execute([blob])?;
+        let (uidnext, modseq) = conn
+            .prepare_cached("SELECT uidnext, highestmodseq FROM mailboxes WHERE id = ?1")?
+            .query_row([to.0], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        let t = Target {
+            id: to,
+            uidnext,
+            modseq,
+        };
+        add_entry(
+            tx,
+            account,
+            &t,
+            BlobId(blob),
+            size as u64,
+            &Flags::from_stored(flags, &keywords),
+            date,
+        )?;
+    }
+    let uids = all_uids(conn, from)?;
+    remove_entries(tx, account, from, &uids, true)
+}
+
+/// Before an account is deleted: drop its references to shared blobs.
+pub(crate) fn release_account_blobs(tx: &Tx<'_>, account: AccountId) -> Result<()> {
+    let conn = tx.conn();
+    let blobs: Vec<i64> = conn
+        .prepare(
+            "SELECT e.blob_id FROM mailbox_messages e JOIN mailboxes m ON m.id = e.mailbox_id \
+             WHERE m.account_id = ?1",
+        )?
+        .query_map([account.0], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    conn.execute(
+        "DELETE FROM mailbox_messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE account_id = ?1)",
+        [account.0],
+    )?;
+    for b in blobs {
+        release_blob(conn, b)?;
+    }
+    Ok(())
+}
+
+fn owned_mailbox(conn: &Connection, account: AccountId, mailbox: MailboxId) -> Result<()> {
+    let ok: bool = conn
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM mailboxes WHERE id = ?1 AND account_id = ?2)")?
+        .query_row((mailbox.0, account.0), |r| r.get(0))?;
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound(Subject::Mailbox(mailbox.to_string())))
+    }
+}
+
+impl Store {
+    /// Appends a message; returns once it is durable. `internal_date` defaults
+    /// to now. Over quota is `OverQuota`; a missing mailbox is `NotFound`.
+    pub async fn append(
+        &self,
+        account: AccountId,
+        mailbox: &str,
+        raw: Vec<u8>,
+        flags: Flags,
+        internal_date: Option<i64>,
+    ) -> Result<(UidValidity, Uid)> {
+        let name = normalize_name(mailbox)?;
+        let msg = blocking(move || Ok(PreparedMessage::new(raw))).await?;
+        self.write(move |tx| {
+            let conn = tx.conn();
+            let t = target(conn, account, &name)?;
+            let size = msg.raw.len() as u64;
+            check_quota(conn, account, size)?;
+            let blob = store_blob(tx, &msg)?;
+            let (uid, _) = add_entry(
+                tx,
+                account,
+                &t,
+                blob,
+                size,
+                &flags,
+                internal_date.unwrap_or(tx.now),
+            )?;
+            let uidvalidity: u32 = conn
+                .prepare_cached("SELECT uidvalidity FROM mailboxes WHERE id = ?1")?
+                .query_row([t.id.0], |r| r.get(0))?;
+            Ok((UidValidity(uidvalidity), uid))
+        })
+        .await
+    }
+
+    pub async fn mailbox_status(&self, account: AccountId, name: &str) -> Result<MailboxStatus> {
+        let name = normalize_name(name)?;
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT id, uidvalidity, uidnext, highestmodseq, message_count, unseen_count, deleted_count, size_bytes \
+                 FROM mailboxes WHERE account_id = ?1 AND name = ?2 AND noselect = 0",
+            )?
+            .query_row((account.0, &name), |r| {
+                Ok(MailboxStatus {
+                    id: MailboxId(r.get(0)?),
+                    uidvalidity: UidValidity(r.get(1)?),
+                    uidnext: r.get(2)?,
+                    highestmodseq: ModSeq(r.get::<_, i64>(3)? as u64),
+                    messages: r.get::<_, i64>(4)? as u64,
+                    unseen: r.get::<_, i64>(5)? as u64,
+                    deleted: r.get::<_, i64>(6)? as u64,
+                    size: r.get::<_, i64>(7)? as u64,
+                })
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(Subject::Mailbox(name)))
+        })
+        .await
+    }
+
+    /// Every message of a mailbox in UID order.
+    pub async fn entries(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Entry>> {
+        self.read(move |c| {
+            owned_mailbox(c, account, mailbox)?;
+            let mut stmt = c.prepare_cached(
+                "SELECT e.uid, e.modseq, e.flags, e.keywords, e.internal_date, b.size, e.blob_id \
+                 FROM mailbox_messages e JOIN blobs b ON b.id = e.blob_id \
+                 WHERE e.mailbox_id = ?1 ORDER BY e.uid",
+            )?;
+            let rows = stmt.query_map([mailbox.0], |r| {
+                Ok(Entry {
+                    uid: Uid(r.get(0)?),
+                    modseq: ModSeq(r.get::<_, i64>(1)? as u64),
+                    flags: Flags::from_stored(r.get(2)?, &r.get::<_, String>(3)?),
+                    internal_date: r.get(4)?,
+                    size: r.get::<_, i64>(5)? as u64,
+                    blob: BlobId(r.get(6)?),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// The raw bytes of one message.
+    pub async fn read_message(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> Result<Vec<u8>> {
+        self.read(move |c| {
+            owned_mailbox(c, account, mailbox)?;
+            c.prepare_cached(
+                "SELECT b.data FROM mailbox_messages e JOIN blobs b ON b.id = e.blob_id \
+                 WHERE e.mailbox_id = ?1 AND e.uid = ?2",
+            )?
+            .query_row((mailbox.0, uid.0), |r| r.get(0))
+            .optional()?
+            .ok_or(StoreError::NotFound(Subject::Message(uid.0)))
+        })
+        .await
+    }
+
+    /// STORE: changes flags on `uids`, each changed message getting a new
+    /// MODSEQ. With `unchanged_since` (RFC 7162 3.1.3), messages modified after
+    /// it are left alone and returned in the second list.
+    pub async fn set_flags(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uids: Vec<Uid>,
+        op: FlagOp,
+        flags: Flags,
+        unchanged_since: Option<ModSeq>,
+    ) -> Result<(Vec<(Uid, ModSeq, Flags)>, Vec<Uid>)> {
+        self.write(move |tx| {
+            let conn = tx.conn();
+            owned_mailbox(conn, account, mailbox)?;
+            let mut modseq: i64 = conn
+                .prepare_cached("SELECT highestmodseq FROM mailboxes WHERE id = ?1")?
+                .query_row([mailbox.0], |r| r.get(0))?;
+            let (mut changed, mut modified) = (Vec::new(), Vec::new());
+            let (mut d_unseen, mut d_deleted) = (0i64, 0i64);
+            for uid in uids {
+                let row: Option<(i64, String, i64)> = conn
+                    .prepare_cached(
+                        "SELECT flags, keywords, modseq FROM mailbox_messages WHERE mailbox_id = ?1 AND uid = ?2",
+                    )?
+                    .query_row((mailbox.0, uid.0), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                let Some((sys, kw, current)) = row else { continue };
+                if unchanged_since.is_some_and(|u| current as u64 > u.0) {
+                    modified.push(uid);
+                    continue;
+                }
+                let old = Flags::from_stored(sys, &kw);
+                let mut new = old.clone();
+                match op {
+                    FlagOp::Replace => new = flags.clone(),
+                    FlagOp::Add => {
+                        new.system |= flags.system;
+                        for k in &flags.keywords {
+                            new.add_keyword(k)?;
+                        }
+                    }
+                    FlagOp::Remove => {
+                        new.system &= !flags.system;
+                        new.keywords.retain(|k| !flags.keywords.contains(k));
+                    }
+                }
+                if new == old {
+                    continue;
+                }
+                modseq += 1;
+                conn.prepare_cached(
+                    "UPDATE mailbox_messages SET flags = ?1, keywords = ?2, modseq = ?3 WHERE mailbox_id = ?4 AND uid = ?5",
+                )?
+                .execute((new.system, new.keywords_text(), modseq, mailbox.0, uid.0))?;
+                d_unseen += i64::from(old.has(Flags::SEEN)) - i64::from(new.has(Flags::SEEN));
+                d_deleted += i64::from(new.has(Flags::DELETED)) - i64::from(old.has(Flags::DELETED));
+                remember_keywords(conn, mailbox, &new)?;
+                tx.log(Some(account), ChangeKind::FlagsChanged { mailbox, uid, modseq: ModSeq(modseq as u64) })?;
+                changed.push((uid, ModSeq(modseq as u64), new));
+            }
+            conn.prepare_cached(
+                "UPDATE mailboxes SET highestmodseq = ?1, unseen_count = unseen_count + ?2, \
+                   deleted_count = deleted_count + ?3 WHERE id = ?4",
+            )?
+            .execute((modseq, d_unseen, d_deleted, mailbox.0))?;
+            Ok((changed, modified))
+        })
+        .await
+    }
+
+    /// EXPUNGE (or UID EXPUNGE with `only`): removes the \Deleted messages and
+    /// returns their UIDs.
+    pub async fn expunge(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        only: Option<Vec<Uid>>,
+    ) -> Result<Vec<Uid>> {
+        self.write(move |tx| {
+            let conn = tx.conn();
+            owned_mailbox(conn, account, mailbox)?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT uid FROM mailbox_messages WHERE mailbox_id = ?1 AND (flags & ?2) != 0 ORDER BY uid",
+            )?;
+            let mut uids: Vec<Uid> = stmt
+                .query_map((mailbox.0, Flags::DELETED), |r| Ok(Uid(r.get(0)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            if let Some(only) = only {
+                let mut only = only;
+                only.sort_unstable();
+                uids.retain(|u| only.binary_search(u).is_ok());
+            }
+            remove_entries(tx, account, mailbox, &uids, true)?;
+            Ok(uids)
+        })
+        .await
+    }
+}

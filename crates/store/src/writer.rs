@@ -1,0 +1,232 @@
+//! The one writer per process. Write jobs queue up on a channel; a dedicated
+//! thread runs everything queued in one transaction (each job in its own
+//! savepoint) and commits once, so many appends share one fsync (group commit).
+//! Results reach callers only after the commit is durable.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::error::{Result, StoreError};
+use crate::types::now;
+
+/// Most jobs in one transaction: bounds how long one batch holds the lock.
+const MAX_BATCH: usize = 512;
+/// How long a batch keeps retrying another process's write lock before failing
+/// with a temporary error.
+const MAX_LOCK_WAIT: Duration = Duration::from_secs(60);
+/// How long change-log rows are kept for feeds that poll (other processes).
+const CHANGE_LOG_RETENTION_SECS: i64 = 3600;
+
+/// A write transaction as seen by one job.
+pub struct Tx<'c> {
+    conn: &'c Connection,
+    pub(crate) now: i64,
+}
+
+impl<'c> Tx<'c> {
+    pub(crate) fn conn(&self) -> &'c Connection {
+        self.conn
+    }
+}
+
+trait WriteJob: Send {
+    fn run(&mut self, tx: &mut Tx<'_>);
+    fn finish(self: Box<Self>, commit: Result<()>);
+}
+
+struct TypedJob<T, F> {
+    f: Option<F>,
+    result: Option<Result<T>>,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> WriteJob for TypedJob<T, F>
+where
+    T: Send,
+    F: FnOnce(&mut Tx<'_>) -> Result<T> + Send,
+{
+    fn run(&mut self, tx: &mut Tx<'_>) {
+        let Some(f) = self.f.take() else { return };
+        let conn = tx.conn;
+        let r = conn
+            .execute_batch("SAVEPOINT job")
+            .map_err(StoreError::classify);
+        let r = r.and_then(|()| match catch_unwind(AssertUnwindSafe(|| f(tx))) {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Internal("a write job panicked".into())),
+        });
+        let end = if r.is_ok() {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
+        let r = match (r, conn.execute_batch(end)) {
+            (Ok(v), Ok(())) => Ok(v),
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(StoreError::classify(e)),
+        };
+        self.result = Some(r);
+    }
+
+    fn finish(self: Box<Self>, commit: Result<()>) {
+        let out = match (self.result, commit) {
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (_, Err(e)) => Err(e),
+            (None, Ok(())) => Err(StoreError::Internal("write job never ran".into())),
+        };
+        // The caller may have gone away (connection closed); the write stands.
+        let _ = self.reply.send(out);
+    }
+}
+
+enum Msg {
+    Job(Box<dyn WriteJob>),
+    Close(oneshot::Sender<()>),
+}
+
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`; `on_commit` runs after each durable commit.
+    pub(crate) fn spawn(conn: Connection, on_commit: Box<dyn Fn() + Send>) -> Result<Writer> {
+        let (tx, rx) = mpsc::channel();
+        thread::Builder::new()
+            .name("zest-store-writer".into())
+            .spawn(move || run(conn, rx, on_commit))?;
+        Ok(Writer { tx })
+    }
+
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job = TypedJob {
+            f: Some(f),
+            result: None,
+            reply,
+        };
+        self.tx
+            .send(Msg::Job(Box::new(job)))
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Finishes queued work and stops the thread.
+    pub(crate) async fn close(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.tx.send(Msg::Close(done)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+fn run(conn: Connection, rx: mpsc::Receiver<Msg>, on_commit: Box<dyn Fn() + Send>) {
+    let mut last_prune = Instant::now();
+    let mut closing = None;
+    while closing.is_none() {
+        let mut batch: Vec<Box<dyn WriteJob>> = Vec::new();
+        match rx.recv() {
+            Ok(Msg::Job(j)) => batch.push(j),
+            Ok(Msg::Close(done)) => closing = Some(done),
+            Err(_) => break,
+        }
+        while closing.is_none() && batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Job(j)) => batch.push(j),
+                Ok(Msg::Close(done)) => closing = Some(done),
+                Err(_) => break,
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let prune = last_prune.elapsed() > Duration::from_secs(60);
+        if prune {
+            last_prune = Instant::now();
+        }
+        let commit = run_batch(&conn, &mut batch, prune);
+        let committed = commit.is_ok();
+        for job in batch {
+            job.finish(match &commit {
+                Ok(()) => Ok(()),
+                Err(e) => Err(copy_error(e)),
+            });
+        }
+        if committed {
+            on_commit();
+        }
+    }
+    // Leave the WAL checkpointed so a copy of the main file alone is complete.
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    drop(conn);
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn WriteJob>], prune: bool) -> Result<()> {
+    begin(conn)?;
+    let mut tx = Tx { conn, now: now() };
+    for job in batch.iter_mut() {
+        job.run(&mut tx);
+    }
+    if prune {
+        // Feeds in other processes poll within a second; an hour is ample.
+        let _ = conn.execute(
+            "DELETE FROM change_log WHERE created_at < ?1 \
+             AND seq < (SELECT MAX(seq) FROM change_log)",
+            [tx.now - CHANGE_LOG_RETENTION_SECS],
+        );
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            let e = StoreError::classify(e);
+            tracing::error!(error = %e, "commit failed");
+            Err(e)
+        }
+    }
+}
+
+/// BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails
+/// half-way because another process wrote first. SQLite waits BUSY_TIMEOUT
+/// itself; we keep trying up to MAX_LOCK_WAIT so "database is locked" never
+/// reaches a user while the other writer is making progress.
+fn begin(conn: &Connection) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                let e = StoreError::classify(e);
+                if matches!(e, StoreError::Busy) && start.elapsed() < MAX_LOCK_WAIT {
+                    tracing::debug!("database busy, retrying");
+                    continue;
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Every job of a failed batch gets the commit's error; StoreError is not Clone
+/// because rusqlite's error is not, so keep what matters.
+fn copy_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Busy => StoreError::Busy,
+        StoreError::DiskFull => StoreError::DiskFull,
+        StoreError::Closed => StoreError::Closed,
+        other => StoreError::Internal(other.to_string()),
+    }
+}
