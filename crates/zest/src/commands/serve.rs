@@ -1,0 +1,121 @@
+//! `zest serve` and the one-daemon subcommands: prepare the data directory,
+//! database and certificate, start the daemons this build has, and shut down
+//! cleanly on SIGTERM or SIGINT.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use zest_core::config::Config;
+
+use super::{App, unavailable};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Daemon {
+    Imapd,
+    Submission,
+    Mda,
+    ManageSieve,
+    Admin,
+}
+
+impl Daemon {
+    pub const ALL: [Daemon; 5] = [
+        Daemon::Imapd,
+        Daemon::Submission,
+        Daemon::Mda,
+        Daemon::ManageSieve,
+        Daemon::Admin,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Daemon::Imapd => "imapd",
+            Daemon::Submission => "submission",
+            Daemon::Mda => "mda",
+            Daemon::ManageSieve => "managesieve",
+            Daemon::Admin => "admin",
+        }
+    }
+
+    /// Whether this build contains the daemon.
+    pub fn built(self) -> bool {
+        false
+    }
+
+    /// The addresses the daemon listens on, per the config.
+    pub fn listen(self, c: &Config) -> Vec<std::net::SocketAddr> {
+        let lists = match self {
+            Daemon::Imapd => vec![&c.imap.listen, &c.imap.listen_tls],
+            Daemon::Submission => vec![&c.submission.listen, &c.submission.listen_tls],
+            Daemon::Mda => vec![&c.mda.lmtp_listen, &c.mda.smtp_listen],
+            Daemon::ManageSieve => vec![&c.managesieve.listen],
+            Daemon::Admin => vec![&c.admin.listen],
+        };
+        lists
+            .into_iter()
+            .flat_map(|l| l.addrs().iter().copied())
+            .collect()
+    }
+}
+
+/// What every daemon needs before it starts: the database (created and
+/// migrated) and the TLS certificate (generated on first start).
+async fn prepare(app: &App) -> Result<()> {
+    app.store().await?;
+    zest_core::tls::load_server_config(&app.config).context("setting up TLS")?;
+    Ok(())
+}
+
+pub async fn serve(app: &App) -> Result<ExitCode> {
+    prepare(app).await?;
+    let store = app.store().await?;
+    let c = &app.config;
+    match &app.config_path {
+        Some(p) => println!("zest {}: config {}", env!("CARGO_PKG_VERSION"), p.display()),
+        None => println!(
+            "zest {}: built-in defaults (no config file)",
+            env!("CARGO_PKG_VERSION")
+        ),
+    }
+    println!(
+        "data in {} (database {})",
+        c.data_dir.display(),
+        c.db_path().display()
+    );
+    let mut running = 0;
+    for d in Daemon::ALL {
+        let addrs: Vec<String> = d.listen(c).iter().map(|a| a.to_string()).collect();
+        if d.built() {
+            running += 1;
+        } else {
+            println!(
+                "{}: not built yet in this version (its addresses: {})",
+                d.name(),
+                addrs.join(", ")
+            );
+        }
+    }
+    if store.list_accounts(None).await?.is_empty() {
+        println!("No users yet. Create the first one (an admin) with:");
+        println!("  zest domain add example.org");
+        println!("  zest user add you@example.org --password-stdin --admin");
+    }
+    if let Some(addr) = c.admin.listen.addrs().first() {
+        println!("admin UI: http://{addr}/ (once the admin daemon is built)");
+    }
+    println!("{running} daemons running; stop with Ctrl-C or SIGTERM");
+    let signal = zest_core::shutdown::signal().await?;
+    tracing::info!(?signal, "shutting down");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn one(app: &App, daemon: Daemon) -> Result<ExitCode> {
+    if !daemon.built() {
+        return unavailable(
+            &format!("zest {}", daemon.name()),
+            &format!("the {} daemon", daemon.name()),
+        );
+    }
+    prepare(app).await?;
+    Ok(ExitCode::SUCCESS)
+}
