@@ -17,8 +17,10 @@ CREATE TABLE domains (
     dkim_private_key TEXT
 );
 
+-- AUTOINCREMENT: ids of deleted accounts and mailboxes are never reused, so a
+-- session or subscription holding one can never see another's data.
 CREATE TABLE accounts (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
     address        TEXT NOT NULL UNIQUE,
     domain_id      INTEGER NOT NULL REFERENCES domains(id),
     password_hash  TEXT NOT NULL,          -- argon2id PHC string
@@ -44,7 +46,7 @@ CREATE INDEX aliases_domain ON aliases(domain_id);
 -- Mailboxes and messages ----------------------------------------------------
 
 CREATE TABLE mailboxes (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     name          TEXT NOT NULL,           -- full name, '/' separated, INBOX in upper case
     parent_id     INTEGER REFERENCES mailboxes(id) ON DELETE SET NULL,

@@ -188,9 +188,11 @@ impl Store {
                 "INSERT INTO addressbooks (account_id, name, created_at) VALUES (?1, ?2, ?3)",
                 (account.0, &name, tx.now),
             )?;
+            // Before logging: the change_log insert moves last_insert_rowid.
+            let id = BookId(tx.conn().last_insert_rowid());
             tx.log(Some(account), ChangeKind::AddressBookChanged)?;
             Ok(AddressBook {
-                id: BookId(tx.conn().last_insert_rowid()),
+                id,
                 name,
                 contacts: 0,
             })

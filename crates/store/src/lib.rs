@@ -176,6 +176,27 @@ impl Store {
         self.inner.writer.write(f).await
     }
 
+    /// Like `write`, for a job whose data the caller prepares first (hashing,
+    /// parsing): `prepare` runs on a blocking thread while the writer knows the
+    /// job is coming, so concurrent jobs share one commit.
+    pub(crate) async fn prepare_and_write<P, T, F>(
+        &self,
+        prepare: impl FnOnce() -> Result<P> + Send + 'static,
+        f: F,
+    ) -> Result<T>
+    where
+        P: Send + 'static,
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>, P) -> Result<T> + Send + 'static,
+    {
+        let announcement = self.inner.writer.announce();
+        let prepared = blocking(prepare).await?;
+        self.inner
+            .writer
+            .write_announced(move |tx| f(tx, prepared), Some(announcement))
+            .await
+    }
+
     /// Runs `f` on a read connection on a blocking thread.
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
     where

@@ -58,7 +58,8 @@ impl Store {
     /// Accepts a full `tag:` URI with this installation's prefix, or a short NAME.
     pub async fn list_uri(&self, s: &str) -> Result<ListUri> {
         let prefix = self.list_prefix().await?;
-        if s.len() >= 4 && s[..4].eq_ignore_ascii_case("tag:") {
+        // get(): a short name may put a multi-byte character across byte 4.
+        if s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("tag:")) {
             let uri = ListUri::parse(s)?;
             if uri.prefix() != prefix {
                 return Err(StoreError::invalid(
@@ -92,9 +93,11 @@ impl Store {
                 "INSERT INTO lists (uri, name, owner_account_id, created_at) VALUES (?1, ?2, ?3, ?4)",
                 (uri.as_str(), uri.name(), owner.map(|o| o.0), tx.now),
             )?;
+            // Before logging: the change_log insert moves last_insert_rowid.
+            let id = ListId(conn.last_insert_rowid());
             tx.log(owner, ChangeKind::ListChanged)?;
             Ok(List {
-                id: ListId(conn.last_insert_rowid()),
+                id,
                 uri: uri.to_string(),
                 name: uri.name().to_string(),
                 owner: owner_address.map(EmailAddress::stored),

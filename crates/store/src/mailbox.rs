@@ -128,9 +128,13 @@ pub(crate) fn create_in_tx(
     let conn = tx.conn();
     match mailbox_id(conn, account, &name)? {
         Some((id, true)) => {
+            // A \Noselect mailbox was deleted (its messages went without
+            // EXPUNGE), so this is a new mailbox with an old name: a client's
+            // cached UIDs must not survive (RFC 3501 2.3.1.1).
+            let uidvalidity = next_uidvalidity(tx)?;
             conn.execute(
-                "UPDATE mailboxes SET noselect = 0, special_use = ?1 WHERE id = ?2",
-                (special_use, id.0),
+                "UPDATE mailboxes SET noselect = 0, special_use = ?1, uidvalidity = ?2 WHERE id = ?3",
+                (special_use, uidvalidity.0, id.0),
             )?;
             tx.log(
                 Some(account),
@@ -295,8 +299,10 @@ impl Store {
                 "SELECT id, name FROM mailboxes WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, ?3) = ?4)",
             )?;
             let prefix = format!("{from}/");
+            // SQLite's substr() counts characters, not bytes.
+            let prefix_chars = prefix.chars().count() as i64;
             let moved: Vec<(i64, String)> = stmt
-                .query_map((account.0, &from, prefix.len() as i64, &prefix), |r| {
+                .query_map((account.0, &from, prefix_chars, &prefix), |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;

@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::Store;
 use crate::account::touch_account;
 use crate::changes::ChangeKind;
 use crate::error::{Result, StoreError, Subject};
@@ -12,7 +13,6 @@ use crate::mailbox::{mailbox_id, normalize_name};
 use crate::summary::{MessageSummary, summarize};
 use crate::types::{AccountId, BlobId, Flags, MailboxId, ModSeq, Uid, UidValidity};
 use crate::writer::Tx;
-use crate::{Store, blocking};
 
 /// One message in a mailbox, as SELECT and FETCH FLAGS need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -385,27 +385,29 @@ impl Store {
         internal_date: Option<i64>,
     ) -> Result<(UidValidity, Uid)> {
         let name = normalize_name(mailbox)?;
-        let msg = blocking(move || Ok(PreparedMessage::new(raw))).await?;
-        self.write(move |tx| {
-            let conn = tx.conn();
-            let t = target(conn, account, &name)?;
-            let size = msg.raw.len() as u64;
-            check_quota(conn, account, size)?;
-            let blob = store_blob(tx, &msg)?;
-            let (uid, _) = add_entry(
-                tx,
-                account,
-                &t,
-                blob,
-                size,
-                &flags,
-                internal_date.unwrap_or(tx.now),
-            )?;
-            let uidvalidity: u32 = conn
-                .prepare_cached("SELECT uidvalidity FROM mailboxes WHERE id = ?1")?
-                .query_row([t.id.0], |r| r.get(0))?;
-            Ok((UidValidity(uidvalidity), uid))
-        })
+        self.prepare_and_write(
+            move || Ok(PreparedMessage::new(raw)),
+            move |tx, msg| {
+                let conn = tx.conn();
+                let t = target(conn, account, &name)?;
+                let size = msg.raw.len() as u64;
+                check_quota(conn, account, size)?;
+                let blob = store_blob(tx, &msg)?;
+                let (uid, _) = add_entry(
+                    tx,
+                    account,
+                    &t,
+                    blob,
+                    size,
+                    &flags,
+                    internal_date.unwrap_or(tx.now),
+                )?;
+                let uidvalidity: u32 = conn
+                    .prepare_cached("SELECT uidvalidity FROM mailboxes WHERE id = ?1")?
+                    .query_row([t.id.0], |r| r.get(0))?;
+                Ok((UidValidity(uidvalidity), uid))
+            },
+        )
         .await
     }
 
