@@ -14,6 +14,7 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) enum Role {
     Writer,
     Reader,
+    Checkpointer,
 }
 
 pub(crate) fn open(path: &Path, role: Role) -> Result<Connection> {
@@ -32,9 +33,18 @@ pub(crate) fn open(path: &Path, role: Role) -> Result<Connection> {
             // An acknowledged write (250 to DATA, OK to APPEND) is on disk.
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+            // The checkpointer thread copies the WAL back (checkpoint.rs), so
+            // commits never wait for that copy.
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            // A batch of messages fits in the cache without spilling mid-transaction.
+            conn.pragma_update(None, "cache_size", -16 * 1024)?;
         }
         Role::Reader => {
             conn.pragma_update(None, "query_only", "ON")?;
+        }
+        Role::Checkpointer => {
+            // The main file is written here; FULL makes it durable before the WAL restarts.
+            conn.pragma_update(None, "synchronous", "FULL")?;
         }
     }
     Ok(conn)

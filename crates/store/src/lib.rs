@@ -7,6 +7,7 @@
 mod account;
 mod addrbook;
 mod changes;
+mod checkpoint;
 mod connection;
 mod error;
 mod list;
@@ -39,7 +40,9 @@ pub use types::{
 };
 
 use changes::Feed;
+use checkpoint::Checkpointer;
 use connection::Role;
+pub use writer::WriteStats;
 use writer::{Tx, Writer};
 
 /// Options for opening a store.
@@ -70,6 +73,7 @@ struct Inner {
     path: PathBuf,
     writer: Writer,
     feed: Arc<Feed>,
+    checkpointer: Arc<Checkpointer>,
     idle_readers: Mutex<Vec<Connection>>,
     reader_permits: Semaphore,
 }
@@ -77,6 +81,7 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.feed.stop();
+        self.checkpointer.stop();
     }
 }
 
@@ -89,7 +94,7 @@ impl Store {
     pub async fn open_with(path: &Path, options: OpenOptions) -> Result<Store> {
         let path = path.to_path_buf();
         let p = path.clone();
-        let (conn, feed) = blocking(move || {
+        let (conn, feed, checkpointer) = blocking(move || {
             if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
@@ -102,16 +107,24 @@ impl Store {
                 SCHEMA_VERSION,
             )?;
             let feed = Feed::start(&p)?;
-            Ok((conn, feed))
+            let checkpointer = Checkpointer::start(&p)?;
+            Ok((conn, feed, checkpointer))
         })
         .await?;
-        let f = feed.clone();
-        let writer = Writer::spawn(conn, Box::new(move || f.notify()))?;
+        let (f, c) = (feed.clone(), checkpointer.clone());
+        let writer = Writer::spawn(
+            conn,
+            Box::new(move || {
+                f.notify();
+                c.wrote();
+            }),
+        )?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
                 writer,
                 feed,
+                checkpointer,
                 idle_readers: Mutex::new(Vec::new()),
                 reader_permits: Semaphore::new(options.readers.max(1)),
             }),
@@ -127,6 +140,13 @@ impl Store {
     pub async fn close(&self) {
         self.inner.writer.close().await;
         self.inner.feed.stop();
+        self.inner.checkpointer.stop();
+    }
+
+    /// How many commits this process made, carrying how many writes: the
+    /// ratio shows how well group commit shares fsyncs.
+    pub fn write_stats(&self) -> WriteStats {
+        self.inner.writer.stats()
     }
 
     /// Subscribes to one account's changes, in commit order, from any process.

@@ -99,6 +99,20 @@ enum Msg {
 pub(crate) struct Writer {
     tx: mpsc::Sender<Msg>,
     announced: Arc<AtomicUsize>,
+    stats: Arc<Counters>,
+}
+
+/// Commits and the jobs they carried, since the store was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub commits: u64,
+    pub jobs: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: std::sync::atomic::AtomicU64,
+    jobs: std::sync::atomic::AtomicU64,
 }
 
 /// A write job on its way: counted from before its preparation until it is queued.
@@ -117,11 +131,23 @@ impl Writer {
     pub(crate) fn spawn(conn: Connection, on_commit: Box<dyn Fn() + Send>) -> Result<Writer> {
         let (tx, rx) = mpsc::channel();
         let announced = Arc::new(AtomicUsize::new(0));
-        let a = announced.clone();
+        let stats = Arc::new(Counters::default());
+        let (a, st) = (announced.clone(), stats.clone());
         thread::Builder::new()
             .name("zest-store-writer".into())
-            .spawn(move || run(conn, rx, a, on_commit))?;
-        Ok(Writer { tx, announced })
+            .spawn(move || run(conn, rx, a, st, on_commit))?;
+        Ok(Writer {
+            tx,
+            announced,
+            stats,
+        })
+    }
+
+    pub(crate) fn stats(&self) -> WriteStats {
+        WriteStats {
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            jobs: self.stats.jobs.load(Ordering::Relaxed),
+        }
     }
 
     /// Says a write job is coming; hold it while preparing the job's data and
@@ -176,6 +202,7 @@ fn run(
     conn: Connection,
     rx: mpsc::Receiver<Msg>,
     announced: Arc<AtomicUsize>,
+    stats: Arc<Counters>,
     on_commit: Box<dyn Fn() + Send>,
 ) {
     let mut last_prune = Instant::now();
@@ -212,6 +239,7 @@ fn run(
         if prune {
             last_prune = Instant::now();
         }
+        let jobs = batch.len();
         let commit = run_batch(&conn, &mut batch, prune);
         let committed = commit.is_ok();
         for job in batch {
@@ -221,6 +249,8 @@ fn run(
             });
         }
         if committed {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.jobs.fetch_add(jobs as u64, Ordering::Relaxed);
             on_commit();
         }
     }

@@ -205,6 +205,7 @@ async fn appends(store: &Store, accounts: &[AccountId], total: usize) -> Result<
     let mut single = None;
     for writers in [1usize, 2, 4, 8] {
         let per = total / writers;
+        let before = store.write_stats();
         let start = Instant::now();
         let mut tasks = Vec::new();
         for (w, &account) in accounts.iter().enumerate().take(writers) {
@@ -223,11 +224,13 @@ async fn appends(store: &Store, accounts: &[AccountId], total: usize) -> Result<
         }
         base += per;
         let secs = start.elapsed().as_secs_f64();
+        let after = store.write_stats();
+        let per_commit = (after.jobs - before.jobs) as f64 / (after.commits - before.commits).max(1) as f64;
         let rate = (per * writers) as f64 / secs;
         let ratio = single.map(|s: f64| rate / s).unwrap_or(1.0);
         single.get_or_insert(rate);
         println!(
-            "durable appends of 50 KB, {writers} writer(s): {rate:.0} msg/s ({:.0} MB/s), {:.2}x one writer",
+            "durable appends of 50 KB, {writers} writer(s): {rate:.0} msg/s ({:.0} MB/s), {:.2}x one writer, {per_commit:.1} appends per commit",
             rate * MESSAGE_SIZE as f64 / 1e6,
             ratio
         );
