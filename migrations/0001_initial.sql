@@ -106,7 +106,8 @@ CREATE TABLE message_meta (
     references_ids TEXT,                    -- space separated message ids
     envelope       TEXT NOT NULL,           -- JSON
     bodystructure  TEXT NOT NULL,           -- JSON
-    body_text      TEXT NOT NULL            -- decoded text of the text parts, for SEARCH
+    body_text      TEXT                     -- decoded text of the text parts, for SEARCH;
+                                            -- NULL: the same as the raw body (plain text)
 );
 
 CREATE TABLE mailbox_messages (

@@ -73,7 +73,7 @@ pub(crate) fn store_blob(tx: &Tx<'_>, msg: &PreparedMessage) -> Result<BlobId> {
             conn.prepare_cached("INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)")?
                 .execute((&msg.hash[..], msg.raw.len() as i64, &msg.raw))?;
             let id = conn.last_insert_rowid();
-            insert_meta(conn, id, &msg.summary)?;
+            insert_meta(conn, id, &msg.summary, &msg.raw)?;
             id
         }
     };
@@ -82,7 +82,11 @@ pub(crate) fn store_blob(tx: &Tx<'_>, msg: &PreparedMessage) -> Result<BlobId> {
     Ok(BlobId(id))
 }
 
-fn insert_meta(conn: &Connection, blob: i64, s: &MessageSummary) -> Result<()> {
+fn insert_meta(conn: &Connection, blob: i64, s: &MessageSummary, raw: &[u8]) -> Result<()> {
+    // A plain-text body is its own search text; keeping a second copy would
+    // double what every such delivery writes.
+    let body = raw.get(s.header_size as usize..).unwrap_or_default();
+    let body_text = (s.body_text.as_bytes() != body).then_some(s.body_text.as_str());
     conn.prepare_cached(
         "INSERT INTO message_meta (blob_id, header_size, body_lines, sent_date, subject, base_subject, \
            from_addr, from_name, to_addr, to_name, cc_addr, message_id, in_reply_to, references_ids, \
@@ -106,7 +110,7 @@ fn insert_meta(conn: &Connection, blob: i64, s: &MessageSummary) -> Result<()> {
         s.references_ids.join(" "),
         json(&s.envelope)?,
         json(&s.body)?,
-        s.body_text,
+        body_text,
     ])?;
     Ok(())
 }

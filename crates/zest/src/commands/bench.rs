@@ -225,7 +225,8 @@ async fn appends(store: &Store, accounts: &[AccountId], total: usize) -> Result<
         base += per;
         let secs = start.elapsed().as_secs_f64();
         let after = store.write_stats();
-        let per_commit = (after.jobs - before.jobs) as f64 / (after.commits - before.commits).max(1) as f64;
+        let per_commit =
+            (after.jobs - before.jobs) as f64 / (after.commits - before.commits).max(1) as f64;
         let rate = (per * writers) as f64 / secs;
         let ratio = single.map(|s: f64| rate / s).unwrap_or(1.0);
         single.get_or_insert(rate);
