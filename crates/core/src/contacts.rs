@@ -26,6 +26,16 @@ pub struct ContactRecord {
     pub line: usize,
 }
 
+impl From<ContactRecord> for store::NewContact {
+    fn from(c: ContactRecord) -> Self {
+        store::NewContact {
+            name: c.name,
+            emails: c.emails,
+            note: c.note,
+        }
+    }
+}
+
 /// A problem with one line or record of the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportError {

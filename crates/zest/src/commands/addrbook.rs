@@ -112,15 +112,7 @@ async fn import(app: &App, user: &str, file: &std::path::Path, book: &str) -> Re
         }
         bail!("{}: nothing to import", file.display());
     }
-    let records: Vec<NewContact> = parsed
-        .contacts
-        .into_iter()
-        .map(|c| NewContact {
-            name: c.name,
-            emails: c.emails,
-            note: c.note,
-        })
-        .collect();
+    let records: Vec<NewContact> = parsed.contacts.into_iter().map(NewContact::from).collect();
 
     let mut bar = Progress::new(total);
     let summary = store

@@ -80,15 +80,7 @@ async fn import_and_lookups(
     let start = Instant::now();
     let parsed = contacts::parse_vcard(&data);
     let parse_time = start.elapsed();
-    let records: Vec<NewContact> = parsed
-        .contacts
-        .into_iter()
-        .map(|c| NewContact {
-            name: c.name,
-            emails: c.emails,
-            note: c.note,
-        })
-        .collect();
+    let records: Vec<NewContact> = parsed.contacts.into_iter().map(NewContact::from).collect();
     let summary = store
         .import_contacts(big, "default", records, |_| {})
         .await?;
@@ -105,11 +97,7 @@ async fn import_and_lookups(
     let small_records: Vec<NewContact> = contacts::parse_vcard(&small_data)
         .contacts
         .into_iter()
-        .map(|c| NewContact {
-            name: c.name,
-            emails: c.emails,
-            note: c.note,
-        })
+        .map(NewContact::from)
         .collect();
     store
         .import_contacts(small, "default", small_records, |_| {})
