@@ -49,6 +49,7 @@ pub async fn run(_app: &App, cmd: BenchCmd) -> Result<()> {
     import_and_lookups(&store, accounts[0], accounts[1], contacts).await?;
     lists(&store, accounts[0], contacts).await?;
     appends(&store, &accounts, messages).await?;
+    feed_latency(&store, accounts[2]).await?;
     store.close().await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -172,6 +173,45 @@ where
         us(times[n / 2]),
         us(times[n * 99 / 100])
     ))
+}
+
+/// From an append's acknowledgement to its event reaching a subscriber in
+/// the same process.
+async fn feed_latency(store: &Store, account: AccountId) -> Result<()> {
+    let mut feed = store.subscribe_changes(account);
+    let mut times = Vec::new();
+    for n in 0..200 {
+        let (_, uid) = store
+            .append(
+                account,
+                "INBOX",
+                message(2, 1_000_000 + n),
+                Flags::default(),
+                None,
+            )
+            .await?;
+        let acked = Instant::now();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), feed.next()).await {
+                Ok(Some(store::FeedItem::Change(c))) if matches!(c.kind, store::ChangeKind::MessageAdded { uid: u, .. } if u == uid) =>
+                {
+                    break;
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) | Err(_) => anyhow::bail!("no change event for UID {}", uid.0),
+            }
+        }
+        times.push(acked.elapsed());
+    }
+    times.sort_unstable();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "change feed, same process, acknowledgement to event: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+        us(times[100]),
+        us(times[198]),
+        us(times[199])
+    );
+    Ok(())
 }
 
 fn message(writer: usize, n: usize) -> Vec<u8> {

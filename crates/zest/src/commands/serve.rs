@@ -67,6 +67,9 @@ async fn prepare(app: &App) -> Result<()> {
 }
 
 pub async fn serve(app: &App) -> Result<ExitCode> {
+    // Before anything is printed: a supervisor may send SIGTERM as soon as it
+    // sees output, and that must shut down cleanly, not kill the process.
+    let mut signals = zest_core::shutdown::Signals::install()?;
     prepare(app).await?;
     let store = app.store().await?;
     let c = &app.config;
@@ -104,7 +107,7 @@ pub async fn serve(app: &App) -> Result<ExitCode> {
         println!("admin UI: http://{addr}/ (once the admin daemon is built)");
     }
     println!("{running} daemons running; stop with Ctrl-C or SIGTERM");
-    let signal = zest_core::shutdown::signal().await?;
+    let signal = signals.recv().await;
     tracing::info!(?signal, "shutting down");
     Ok(ExitCode::SUCCESS)
 }
