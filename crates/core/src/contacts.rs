@@ -290,6 +290,14 @@ fn shown(value: &str) -> String {
 mod tests {
     use super::*;
 
+    pub(crate) fn crlf(s: &str) -> Vec<u8> {
+        s.replace('\n', "\r\n").into_bytes()
+    }
+
+    pub(crate) fn lines_of(errors: &[ImportError]) -> Vec<usize> {
+        errors.iter().map(|e| e.line).collect()
+    }
+
     /// Checks what must hold for any input: line numbers point into the
     /// input, and every kept address is normalised and unique in its record.
     pub(super) fn check_invariants(data: &[u8], parsed: &ParsedContacts) {

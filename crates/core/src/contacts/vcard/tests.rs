@@ -1,20 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::contacts::tests::check_invariants;
-
-fn crlf(s: &str) -> Vec<u8> {
-    s.replace('\n', "\r\n").into_bytes()
-}
+use crate::contacts::tests::{check_invariants, crlf, lines_of};
 
 fn parse_checked(data: &[u8]) -> ParsedContacts {
     let parsed = parse_vcard(data);
     check_invariants(data, &parsed);
     parsed
-}
-
-fn lines_of(errors: &[ImportError]) -> Vec<usize> {
-    errors.iter().map(|e| e.line).collect()
 }
 
 /// As exported by Apple Contacts (macOS 14): CRLF, `item1.` groups with
