@@ -270,4 +270,11 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 4000)]
         messages: usize,
     },
+    /// The other process of the cross-process change-feed measurement
+    #[command(hide = true)]
+    FeedWriter {
+        db: PathBuf,
+        account: String,
+        count: usize,
+    },
 }

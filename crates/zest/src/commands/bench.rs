@@ -15,11 +15,16 @@ const LOOKUPS: usize = 20_000;
 const MESSAGE_SIZE: usize = 50 * 1024;
 
 pub async fn run(_app: &App, cmd: BenchCmd) -> Result<()> {
-    let BenchCmd::Store {
-        dir,
-        contacts,
-        messages,
-    } = cmd;
+    let (dir, contacts, messages) = match cmd {
+        BenchCmd::Store {
+            dir,
+            contacts,
+            messages,
+        } => (dir, contacts, messages),
+        BenchCmd::FeedWriter { db, account, count } => {
+            return feed_writer(&db, &account, count).await;
+        }
+    };
     let tmp;
     let dir: PathBuf = match dir {
         Some(d) => d,
@@ -50,6 +55,7 @@ pub async fn run(_app: &App, cmd: BenchCmd) -> Result<()> {
     lists(&store, accounts[0], contacts).await?;
     appends(&store, &accounts, messages).await?;
     feed_latency(&store, accounts[2]).await?;
+    cross_process_feed_latency(&store, &db, accounts[3]).await?;
     store.close().await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -211,6 +217,106 @@ async fn feed_latency(store: &Store, account: AccountId) -> Result<()> {
         us(times[198]),
         us(times[199])
     );
+    Ok(())
+}
+
+fn wall_micros() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0)
+}
+
+/// Another process appends, noting the wall-clock time just before and just
+/// after each append; the true delay from its commit to the event here lies
+/// between (event - after) and (event - before).
+async fn cross_process_feed_latency(
+    store: &Store,
+    db: &std::path::Path,
+    account: AccountId,
+) -> Result<()> {
+    const COUNT: usize = 100;
+    let address = store
+        .account_by_id(account)
+        .await?
+        .map(|a| a.address.to_string())
+        .context("benchmark account")?;
+    let mut feed = store.subscribe_changes(account);
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["bench", "feed-writer"])
+        .arg(db)
+        .args([address.as_str(), &COUNT.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting the writing process")?;
+    let stdout = child.stdout.take().context("child stdout")?;
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    // UID -> times, for whichever side (the child's line or the event) came first.
+    let mut noted: std::collections::HashMap<u32, (u128, u128)> = std::collections::HashMap::new();
+    let mut arrived: std::collections::HashMap<u32, u128> = std::collections::HashMap::new();
+    let (mut upper, mut lower) = (Vec::new(), Vec::new());
+    let mut record = |event: u128, (before, after): (u128, u128)| {
+        upper.push(event.saturating_sub(before));
+        lower.push(event.saturating_sub(after));
+    };
+    let mut done = 0;
+    while done < COUNT {
+        tokio::select! {
+            line = lines.next_line() => {
+                let Some(line) = line? else { anyhow::bail!("the writing process stopped early") };
+                let v: Vec<u128> = line.split_whitespace().filter_map(|p| p.parse().ok()).collect();
+                if let [uid, before, after] = v[..] {
+                    let uid = uid as u32;
+                    match arrived.remove(&uid) {
+                        Some(event) => { record(event, (before, after)); done += 1; }
+                        None => { noted.insert(uid, (before, after)); }
+                    }
+                }
+            }
+            item = tokio::time::timeout(Duration::from_secs(10), feed.next()) => {
+                let Ok(Some(store::FeedItem::Change(c))) = item else { anyhow::bail!("no event from the other process") };
+                if let store::ChangeKind::MessageAdded { uid, .. } = c.kind {
+                    let now = wall_micros();
+                    match noted.remove(&uid.0) {
+                        Some(t) => { record(now, t); done += 1; }
+                        None => { arrived.insert(uid.0, now); }
+                    }
+                }
+            }
+        }
+    }
+    child.wait().await?;
+    for v in [&mut upper, &mut lower] {
+        v.sort_unstable();
+    }
+    let ms = |v: &[u128], i: usize| v[i] as f64 / 1e3;
+    println!(
+        "change feed, another process, its commit to the event here: p50 {:.1}–{:.1} ms, p99 {:.1}–{:.1} ms",
+        ms(&lower, COUNT / 2),
+        ms(&upper, COUNT / 2),
+        ms(&lower, COUNT * 99 / 100),
+        ms(&upper, COUNT * 99 / 100)
+    );
+    Ok(())
+}
+
+/// The writing side: appends, printing "UID BEFORE AFTER" (wall-clock µs).
+async fn feed_writer(db: &std::path::Path, account: &str, count: usize) -> Result<()> {
+    let store = Store::open(db).await?;
+    let account = store
+        .account(&EmailAddress::parse(account)?)
+        .await?
+        .context("no such account")?
+        .id;
+    for n in 0..count {
+        let before = wall_micros();
+        let (_, uid) = store
+            .append(account, "INBOX", message(3, n), Flags::default(), None)
+            .await?;
+        println!("{} {before} {}", uid.0, wall_micros());
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    store.close().await;
     Ok(())
 }
 
