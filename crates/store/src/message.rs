@@ -131,6 +131,7 @@ pub(crate) fn release_blob(conn: &Connection, blob: i64) -> Result<()> {
 
 struct Target {
     id: MailboxId,
+    uidvalidity: UidValidity,
     uidnext: u32,
     modseq: u64,
 }
@@ -141,14 +142,21 @@ fn target(conn: &Connection, account: AccountId, name: &str) -> Result<Target> {
     if noselect {
         return Err(StoreError::NotFound(Subject::Mailbox(name.to_string())));
     }
-    let (uidnext, modseq) = conn
-        .prepare_cached("SELECT uidnext, highestmodseq FROM mailboxes WHERE id = ?1")?
-        .query_row([id.0], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
-    Ok(Target {
-        id,
-        uidnext,
-        modseq,
-    })
+    target_by_id(conn, id)
+}
+
+/// The mailbox row's counters an append needs, read once.
+fn target_by_id(conn: &Connection, id: MailboxId) -> Result<Target> {
+    Ok(conn
+        .prepare_cached("SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?1")?
+        .query_row([id.0], |r| {
+            Ok(Target {
+                id,
+                uidvalidity: UidValidity(r.get(0)?),
+                uidnext: r.get(1)?,
+                modseq: r.get::<_, i64>(2)? as u64,
+            })
+        })?)
 }
 
 fn check_quota(conn: &Connection, account: AccountId, adding: u64) -> Result<()> {
@@ -324,14 +332,7 @@ pub(crate) fn move_all_in_tx(
     for (blob, flags, keywords, date, size) in rows {
         conn.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?
             .execute([blob])?;
-        let (uidnext, modseq) = conn
-            .prepare_cached("SELECT uidnext, highestmodseq FROM mailboxes WHERE id = ?1")?
-            .query_row([to.0], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
-        let t = Target {
-            id: to,
-            uidnext,
-            modseq,
-        };
+        let t = target_by_id(conn, to)?;
         add_entry(
             tx,
             account,
@@ -406,10 +407,7 @@ impl Store {
                     &flags,
                     internal_date.unwrap_or(tx.now),
                 )?;
-                let uidvalidity: u32 = conn
-                    .prepare_cached("SELECT uidvalidity FROM mailboxes WHERE id = ?1")?
-                    .query_row([t.id.0], |r| r.get(0))?;
-                Ok((UidValidity(uidvalidity), uid))
+                Ok((t.uidvalidity, uid))
             },
         )
         .await
