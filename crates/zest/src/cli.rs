@@ -270,6 +270,9 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 4000)]
         messages: usize,
     },
+    /// Mixed IMAP load (login, list, status, select, fetch, store, expunge,
+    /// append, logout) against one or more servers in one run
+    Imap(ImapBenchArgs),
     /// The other process of the cross-process change-feed measurement
     #[command(hide = true)]
     FeedWriter {
@@ -277,4 +280,31 @@ pub enum BenchCmd {
         account: String,
         count: usize,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImapBenchArgs {
+    /// A server to measure, as NAME=HOST:PORT (repeat to compare servers in one run)
+    #[arg(long = "server", required = true)]
+    pub servers: Vec<String>,
+    /// Login names; %d is replaced by a number from 1 to --users
+    #[arg(long, default_value = "testuser%d@example.org")]
+    pub user: String,
+    #[arg(long, default_value = "pass")]
+    pub password: String,
+    /// How many distinct users the clients log in as
+    #[arg(long, default_value_t = 100)]
+    pub users: usize,
+    /// Messages to APPEND, as an mbox (e.g. from make-mbox.py)
+    #[arg(long)]
+    pub mbox: PathBuf,
+    /// Concurrent clients; repeat for several steps (e.g. --clients 10 --clients 50)
+    #[arg(long, default_values_t = [10usize])]
+    pub clients: Vec<usize>,
+    /// Seconds of load per server and step
+    #[arg(long, default_value_t = 10)]
+    pub secs: u64,
+    /// Messages each mailbox holds before the load starts
+    #[arg(long, default_value_t = 30)]
+    pub fill: usize,
 }

@@ -8,23 +8,12 @@ use anyhow::{Context, Result};
 use store::{AccountId, EmailAddress, Flags, NewContact, OpenOptions, Store};
 use zest_core::contacts;
 
-use super::App;
-use crate::cli::BenchCmd;
+use crate::commands::App;
 
 const LOOKUPS: usize = 20_000;
 const MESSAGE_SIZE: usize = 50 * 1024;
 
-pub async fn run(_app: &App, cmd: BenchCmd) -> Result<()> {
-    let (dir, contacts, messages) = match cmd {
-        BenchCmd::Store {
-            dir,
-            contacts,
-            messages,
-        } => (dir, contacts, messages),
-        BenchCmd::FeedWriter { db, account, count } => {
-            return feed_writer(&db, &account, count).await;
-        }
-    };
+pub async fn run(_app: &App, dir: Option<PathBuf>, contacts: usize, messages: usize) -> Result<()> {
     let tmp;
     let dir: PathBuf = match dir {
         Some(d) => d,
@@ -301,7 +290,7 @@ async fn cross_process_feed_latency(
 }
 
 /// The writing side: appends, printing "UID BEFORE AFTER" (wall-clock µs).
-async fn feed_writer(db: &std::path::Path, account: &str, count: usize) -> Result<()> {
+pub async fn feed_writer(db: &std::path::Path, account: &str, count: usize) -> Result<()> {
     let store = Store::open(db).await?;
     let account = store
         .account(&EmailAddress::parse(account)?)
