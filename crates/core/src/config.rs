@@ -88,8 +88,18 @@ pub struct SubmissionConfig {
     pub listen_tls: Listen,
     /// Smarthost `host:port`; empty means deliver by MX.
     pub relay_host: String,
+    /// AUTH PLAIN at the smarthost (sent only under TLS, or to loopback);
+    /// empty: no AUTH.
+    pub relay_user: String,
+    pub relay_password: crate::Secret<String>,
     /// Domain → `host:port`, overriding MX lookups for that domain.
     pub routes: BTreeMap<String, String>,
+    /// How long the queue keeps retrying a message before it bounces.
+    pub queue_lifetime_secs: u64,
+    /// A message still undelivered after this long earns its sender a delay notice.
+    pub delay_notify_secs: u64,
+    /// Key type `zest domain add` generates for DKIM: "rsa" (2048 bits) or "ed25519".
+    pub dkim_algorithm: String,
 }
 
 impl Default for SubmissionConfig {
@@ -98,7 +108,12 @@ impl Default for SubmissionConfig {
             listen: Listen::loopback(1587),
             listen_tls: Listen::loopback(1465),
             relay_host: String::new(),
+            relay_user: String::new(),
+            relay_password: crate::Secret::default(),
             routes: BTreeMap::new(),
+            queue_lifetime_secs: 5 * 24 * 3600,
+            delay_notify_secs: 4 * 3600,
+            dkim_algorithm: "rsa".into(),
         }
     }
 }
@@ -108,6 +123,11 @@ impl Default for SubmissionConfig {
 pub struct MdaConfig {
     pub lmtp_listen: Listen,
     pub smtp_listen: Listen,
+    /// Verify SPF, DKIM and DMARC of inbound SMTP mail and add
+    /// Authentication-Results (RFC 8601); verifying never rejects by itself.
+    pub verify_auth: bool,
+    /// Refuse (550 5.7.1) inbound mail that fails DMARC with policy p=reject.
+    pub reject_dmarc: bool,
 }
 
 impl Default for MdaConfig {
@@ -115,6 +135,8 @@ impl Default for MdaConfig {
         MdaConfig {
             lmtp_listen: Listen::loopback(2424),
             smtp_listen: Listen::loopback(2525),
+            verify_auth: true,
+            reject_dmarc: false,
         }
     }
 }
@@ -137,12 +159,15 @@ impl Default for ManageSieveConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
     pub listen: Listen,
+    /// HTTPS with the `[tls]` certificate; off (empty) by default.
+    pub listen_tls: Listen,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {
             listen: Listen::loopback(8080),
+            listen_tls: Listen::new(Vec::new()),
         }
     }
 }
@@ -372,6 +397,18 @@ impl Config {
                 return fail("submission.routes", format!("route for {domain}: {reason}"));
             }
         }
+
+        if !matches!(self.submission.dkim_algorithm.as_str(), "rsa" | "ed25519") {
+            return fail(
+                "submission.dkim_algorithm",
+                "must be \"rsa\" or \"ed25519\"",
+            );
+        }
+        at_least(
+            "submission.queue_lifetime_secs",
+            self.submission.queue_lifetime_secs,
+            1,
+        )?;
 
         let a = &self.auth;
         at_least("auth.max_failures", a.max_failures.into(), 1)?;

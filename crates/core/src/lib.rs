@@ -9,6 +9,7 @@ pub mod limits;
 pub mod logging;
 pub mod secret;
 pub mod shutdown;
+pub mod sieve;
 pub mod tls;
 
 pub use error::Error;

@@ -203,6 +203,26 @@ impl Signals {
     }
 }
 
+/// Installs the SIGHUP handler (so a hangup no longer ends the process) and
+/// reloads every TLS certificate of the process on each one
+/// ([`crate::tls::reload_all`]). Call it inside a tokio runtime, before the
+/// daemons start.
+pub fn reload_certificates_on_hangup() -> Result<(), Error> {
+    let mut hup = unix_signal(SignalKind::hangup()).map_err(|source| Error::SignalHandler {
+        signal: "SIGHUP",
+        source,
+    })?;
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            match crate::tls::reload_all() {
+                Ok(n) => tracing::info!(acceptors = n, "SIGHUP: TLS certificates reloaded"),
+                Err(e) => tracing::error!(error = %e, "SIGHUP: TLS certificate reload failed"),
+            }
+        }
+    });
+    Ok(())
+}
+
 /// Resolves on SIGTERM or SIGINT.
 pub async fn signal() -> Result<StopSignal, Error> {
     Ok(Signals::install()?.recv().await)

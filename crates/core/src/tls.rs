@@ -6,7 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustls::ServerConfig;
@@ -33,6 +33,39 @@ const WARN_BEFORE: Duration = Duration::from_secs(14 * 86400);
 /// that can also reload the certificate.
 pub fn load_server_config(config: &Config) -> Result<Arc<ServerConfig>, Error> {
     Ok(TlsAcceptor::load(config)?.server_config())
+}
+
+/// Every certificate resolver an acceptor of this process uses, so that one
+/// SIGHUP reloads them all without each daemon keeping its own handle.
+static LIVE_RESOLVERS: Mutex<Vec<Weak<CertResolver>>> = Mutex::new(Vec::new());
+
+/// Reloads the certificate of every [`TlsAcceptor`] alive in this process (on
+/// SIGHUP). New handshakes get the new certificate; established connections
+/// keep theirs. Returns how many were reloaded; a resolver whose files cannot
+/// be read keeps its current certificate and its error is returned after the
+/// others were tried.
+pub fn reload_all() -> Result<usize, Error> {
+    let live: Vec<Arc<CertResolver>> = LIVE_RESOLVERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    let mut first_error = None;
+    let mut reloaded = 0;
+    for r in &live {
+        match r.reload() {
+            Ok(()) => reloaded += 1,
+            Err(e) => {
+                tracing::error!(error = %e, "TLS certificate reload failed; keeping the current one");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(reloaded),
+    }
 }
 
 /// Where the generated certificate and key live.
@@ -79,6 +112,17 @@ impl CertResolver {
         })
     }
 
+    /// Loads the certificate and enrols the resolver for [`reload_all`].
+    fn load_registered(config: &Config) -> Result<Arc<CertResolver>, Error> {
+        let resolver = Arc::new(CertResolver::load(config)?);
+        let mut live = LIVE_RESOLVERS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        live.retain(|w| w.strong_count() > 0);
+        live.push(Arc::downgrade(&resolver));
+        Ok(resolver)
+    }
+
     /// Reads the certificate again (after SIGHUP, or to renew a generated one). On
     /// error the current certificate stays in use.
     pub fn reload(&self) -> Result<(), Error> {
@@ -115,7 +159,7 @@ pub struct TlsAcceptor {
 
 impl TlsAcceptor {
     pub fn load(config: &Config) -> Result<TlsAcceptor, Error> {
-        let resolver = Arc::new(CertResolver::load(config)?);
+        let resolver = CertResolver::load_registered(config)?;
         let server_config = ServerConfig::builder_with_provider(Arc::clone(&resolver.provider))
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()

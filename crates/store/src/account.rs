@@ -360,9 +360,27 @@ impl Store {
             }
             None => None,
         };
+        if let Some((account, hash)) = &found
+            && self
+                .inner
+                .verified
+                .check(account.address.as_str(), hash, password)
+        {
+            return Ok(Some(account.clone()));
+        }
         let password = password.to_string();
+        let store = self.clone();
         blocking(move || match found {
-            Some((account, hash)) => Ok(password_matches(&hash, &password).then_some(account)),
+            Some((account, hash)) => {
+                let ok = password_matches(&hash, &password);
+                if ok {
+                    store
+                        .inner
+                        .verified
+                        .remember(account.address.as_str(), &hash, &password);
+                }
+                Ok(ok.then_some(account))
+            }
             None => {
                 password_matches(DUMMY_HASH, &password);
                 Ok(None)

@@ -362,6 +362,34 @@ impl Store {
         .await
     }
 
+    /// One contact of the account's book `book`; a contact of another book
+    /// or account is `NotFound`.
+    pub async fn contact(&self, account: AccountId, book: &str, id: ContactId) -> Result<Contact> {
+        let book = book.to_string();
+        self.read(move |c| {
+            let b = book_id(c, account, &book)?;
+            if contact_book(c, account, id)? != b {
+                return Err(StoreError::NotFound(Subject::Contact(id.to_string())));
+            }
+            let (name, note): (String, String) = c
+                .prepare_cached("SELECT display_name, note FROM contacts WHERE id = ?1")?
+                .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let mut stmt = c.prepare_cached(
+                "SELECT email FROM contact_emails WHERE contact_id = ?1 ORDER BY position",
+            )?;
+            let emails = stmt
+                .query_map([id.0], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Contact {
+                id,
+                name,
+                emails,
+                note,
+            })
+        })
+        .await
+    }
+
     /// Imports contacts, skipping those whose every email is already there.
     /// Runs in chunks so deliveries are not held up; a failure part-way leaves
     /// the chunks before it imported (and says how many in the error).

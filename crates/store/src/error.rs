@@ -53,6 +53,7 @@ pub enum Subject {
     ListMember(String),
     Script(String),
     QueueEntry(i64),
+    ApiToken(i64),
 }
 
 impl fmt::Display for Subject {
@@ -70,6 +71,7 @@ impl fmt::Display for Subject {
             Subject::ListMember(s) => write!(f, "list member {s}"),
             Subject::Script(s) => write!(f, "script {s}"),
             Subject::QueueEntry(id) => write!(f, "queue entry {id}"),
+            Subject::ApiToken(id) => write!(f, "API token {id}"),
         }
     }
 }

@@ -6,17 +6,26 @@
 
 mod account;
 mod addrbook;
+mod backup;
 mod changes;
 mod checkpoint;
 mod connection;
+mod copy;
+mod credcache;
+mod delivery;
+mod dkim;
 mod error;
+mod fetch;
 mod list;
+mod listing;
 mod mailbox;
 mod message;
 mod migrate;
+mod queue;
 mod sieve;
 pub mod summary;
 mod types;
+mod web;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -27,12 +36,21 @@ use tokio::sync::Semaphore;
 
 pub use account::{Account, Alias, Domain};
 pub use addrbook::{AddressBook, Contact, ImportSummary, NewContact};
+pub use backup::{BACKUP_DATABASE, BACKUP_MANIFEST, BackupManifest, restore_backup, verify_backup};
 pub use changes::{Change, ChangeKind, ChangeStream, FeedItem};
+pub use copy::Copied;
+pub use delivery::{Delivered, Delivery, DuplicateMark, Filing, VacationMark};
+pub use dkim::DkimKey;
 pub use error::{Result, StoreError, Subject};
+pub use fetch::{MessageMeta, SearchFields};
 pub use list::{List, ListVisibility};
 pub use mailbox::{MailboxInfo, SPECIAL_MAILBOXES};
 pub use message::{Entry, FlagOp, MailboxStatus};
 pub use migrate::SCHEMA_VERSION;
+pub use queue::{
+    BodyType, DsnRet, OutboundMessage, OutboundRecipient, Outcome, QueueSource, QueuedMessage,
+    QueuedRecipient, RecipientId, RecipientStatus, ReportAction, recipient_domain,
+};
 pub use sieve::Script;
 pub use types::{
     AccountId, BlobId, BookId, ContactId, DomainId, DomainName, EmailAddress, Flags, ListId,
@@ -42,6 +60,7 @@ pub use types::{
 use changes::Feed;
 use checkpoint::Checkpointer;
 use connection::Role;
+pub use web::{ApiToken, ServerCounts, WebSession};
 pub use writer::WriteStats;
 use writer::{Tx, Writer};
 
@@ -76,6 +95,7 @@ struct Inner {
     checkpointer: Arc<Checkpointer>,
     idle_readers: Mutex<Vec<Connection>>,
     reader_permits: Semaphore,
+    verified: credcache::VerifiedCache,
 }
 
 impl Drop for Inner {
@@ -127,6 +147,7 @@ impl Store {
                 checkpointer,
                 idle_readers: Mutex::new(Vec::new()),
                 reader_permits: Semaphore::new(options.readers.max(1)),
+                verified: credcache::VerifiedCache::new(),
             }),
         })
     }

@@ -58,6 +58,10 @@ impl PreparedMessage {
         let summary = summarize(&raw);
         PreparedMessage { hash, raw, summary }
     }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.raw.len() as u64
+    }
 }
 
 /// Finds or stores the blob and takes one reference on it.
@@ -129,14 +133,14 @@ pub(crate) fn release_blob(conn: &Connection, blob: i64) -> Result<()> {
     Ok(())
 }
 
-struct Target {
-    id: MailboxId,
-    uidvalidity: UidValidity,
+pub(crate) struct Target {
+    pub(crate) id: MailboxId,
+    pub(crate) uidvalidity: UidValidity,
     uidnext: u32,
     modseq: u64,
 }
 
-fn target(conn: &Connection, account: AccountId, name: &str) -> Result<Target> {
+pub(crate) fn target(conn: &Connection, account: AccountId, name: &str) -> Result<Target> {
     let (id, noselect) = mailbox_id(conn, account, name)?
         .ok_or_else(|| StoreError::NotFound(Subject::Mailbox(name.to_string())))?;
     if noselect {
@@ -146,7 +150,7 @@ fn target(conn: &Connection, account: AccountId, name: &str) -> Result<Target> {
 }
 
 /// The mailbox row's counters an append needs, read once.
-fn target_by_id(conn: &Connection, id: MailboxId) -> Result<Target> {
+pub(crate) fn target_by_id(conn: &Connection, id: MailboxId) -> Result<Target> {
     Ok(conn
         .prepare_cached("SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?1")?
         .query_row([id.0], |r| {
@@ -159,7 +163,12 @@ fn target_by_id(conn: &Connection, id: MailboxId) -> Result<Target> {
         })?)
 }
 
-fn check_quota(conn: &Connection, account: AccountId, adding: u64) -> Result<()> {
+pub(crate) fn check_quota(
+    conn: &Connection,
+    account: AccountId,
+    adding: u64,
+    messages: i64,
+) -> Result<()> {
     let (used, quota, used_msgs, quota_msgs): (i64, Option<i64>, i64, Option<i64>) = conn
         .prepare_cached(
             "SELECT used_bytes, quota_bytes, used_messages, quota_messages FROM accounts WHERE id = ?1",
@@ -168,15 +177,26 @@ fn check_quota(conn: &Connection, account: AccountId, adding: u64) -> Result<()>
         .optional()?
         .ok_or_else(|| StoreError::NotFound(Subject::Account(account.to_string())))?;
     let over_bytes = quota.is_some_and(|q| used as u64 + adding > q as u64);
-    let over_msgs = quota_msgs.is_some_and(|q| used_msgs + 1 > q);
+    let over_msgs = quota_msgs.is_some_and(|q| used_msgs + messages > q);
     if over_bytes || over_msgs {
         return Err(StoreError::OverQuota);
     }
     Ok(())
 }
 
+/// Records the zone an entry's INTERNALDATE is reported in (UTC unless set).
+pub(crate) fn set_zone(conn: &Connection, mailbox: MailboxId, uid: Uid, zone: i32) -> Result<()> {
+    if zone != 0 {
+        conn.prepare_cached(
+            "UPDATE mailbox_messages SET internal_zone = ?1 WHERE mailbox_id = ?2 AND uid = ?3",
+        )?
+        .execute((zone, mailbox.0, uid.0))?;
+    }
+    Ok(())
+}
+
 /// Adds an entry for `blob` (already referenced) to a mailbox.
-fn add_entry(
+pub(crate) fn add_entry(
     tx: &Tx<'_>,
     account: AccountId,
     t: &Target,
@@ -194,8 +214,8 @@ fn add_entry(
     let uid = Uid(t.uidnext);
     let modseq = ModSeq(t.modseq + 1);
     conn.prepare_cached(
-        "INSERT INTO mailbox_messages (mailbox_id, uid, blob_id, modseq, flags, keywords, internal_date) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO mailbox_messages (mailbox_id, uid, blob_id, modseq, flags, keywords, internal_date, size) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute((
         t.id.0,
@@ -205,6 +225,7 @@ fn add_entry(
         flags.system,
         flags.keywords_text(),
         internal_date,
+        size as i64,
     ))?;
     conn.prepare_cached(
         "UPDATE mailboxes SET uidnext = ?1, highestmodseq = ?2, message_count = message_count + 1, \
@@ -244,7 +265,7 @@ fn remember_keywords(conn: &Connection, mailbox: MailboxId, flags: &Flags) -> Re
 
 /// Removes entries (already chosen) from a mailbox: records them as expunged
 /// with a new MODSEQ each, releases blobs, fixes counters.
-fn remove_entries(
+pub(crate) fn remove_entries(
     tx: &Tx<'_>,
     account: AccountId,
     mailbox: MailboxId,
@@ -259,8 +280,7 @@ fn remove_entries(
     for uid in uids {
         let row: Option<(i64, i64, i64)> = conn
             .prepare_cached(
-                "DELETE FROM mailbox_messages WHERE mailbox_id = ?1 AND uid = ?2 RETURNING blob_id, flags, \
-                   (SELECT size FROM blobs WHERE id = blob_id)",
+                "DELETE FROM mailbox_messages WHERE mailbox_id = ?1 AND uid = ?2 RETURNING blob_id, flags, size",
             )?
             .query_row((mailbox.0, uid.0), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
@@ -367,7 +387,11 @@ pub(crate) fn release_account_blobs(tx: &Tx<'_>, account: AccountId) -> Result<(
     Ok(())
 }
 
-fn owned_mailbox(conn: &Connection, account: AccountId, mailbox: MailboxId) -> Result<()> {
+pub(crate) fn owned_mailbox(
+    conn: &Connection,
+    account: AccountId,
+    mailbox: MailboxId,
+) -> Result<()> {
     let ok: bool = conn
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM mailboxes WHERE id = ?1 AND account_id = ?2)")?
         .query_row((mailbox.0, account.0), |r| r.get(0))?;
@@ -396,7 +420,7 @@ impl Store {
                 let conn = tx.conn();
                 let t = target(conn, account, &name)?;
                 let size = msg.raw.len() as u64;
-                check_quota(conn, account, size)?;
+                check_quota(conn, account, size, 1)?;
                 let blob = store_blob(tx, &msg)?;
                 let (uid, _) = add_entry(
                     tx,
@@ -408,6 +432,45 @@ impl Store {
                     internal_date.unwrap_or(tx.now),
                 )?;
                 Ok((t.uidvalidity, uid))
+            },
+        )
+        .await
+    }
+
+    /// Appends several messages in one transaction (MULTIAPPEND, RFC 3502):
+    /// either all are stored, in order, or none is. Each item is the raw
+    /// message, its flags and its INTERNALDATE (seconds, and minutes east of
+    /// UTC of the zone to report it in; default now in UTC).
+    pub async fn append_many(
+        &self,
+        account: AccountId,
+        mailbox: &str,
+        messages: Vec<(Vec<u8>, Flags, Option<(i64, i32)>)>,
+    ) -> Result<(UidValidity, Vec<Uid>)> {
+        let name = normalize_name(mailbox)?;
+        self.prepare_and_write(
+            move || {
+                Ok(messages
+                    .into_iter()
+                    .map(|(raw, flags, date)| (PreparedMessage::new(raw), flags, date))
+                    .collect::<Vec<_>>())
+            },
+            move |tx, prepared| {
+                let conn = tx.conn();
+                let t = target(conn, account, &name)?;
+                let total: u64 = prepared.iter().map(|(m, _, _)| m.size()).sum();
+                check_quota(conn, account, total, prepared.len() as i64)?;
+                let mut uids = Vec::with_capacity(prepared.len());
+                for (msg, flags, date) in prepared {
+                    // Each entry moves UIDNEXT and MODSEQ on: read them afresh.
+                    let t = target(conn, account, &name)?;
+                    let blob = store_blob(tx, &msg)?;
+                    let (at, zone) = date.unwrap_or((tx.now, 0));
+                    let (uid, _) = add_entry(tx, account, &t, blob, msg.size(), &flags, at)?;
+                    set_zone(conn, t.id, uid, zone)?;
+                    uids.push(uid);
+                }
+                Ok((t.uidvalidity, uids))
             },
         )
         .await
@@ -438,26 +501,72 @@ impl Store {
         .await
     }
 
-    /// Every message of a mailbox in UID order.
-    pub async fn entries(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Entry>> {
+    /// What changed in a mailbox after MODSEQ `since`: the entries added or
+    /// re-flagged, the UIDs expunged, and the mailbox's HIGHESTMODSEQ, read
+    /// in one snapshot. A session catches up with this instead of reading
+    /// every entry again.
+    pub async fn changes_since(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        since: ModSeq,
+    ) -> Result<(Vec<Entry>, Vec<Uid>, ModSeq)> {
+        self.read(move |c| {
+            let tx = c.unchecked_transaction()?;
+            owned_mailbox(&tx, account, mailbox)?;
+            let highest: i64 = tx
+                .prepare_cached("SELECT highestmodseq FROM mailboxes WHERE id = ?1")?
+                .query_row([mailbox.0], |r| r.get(0))?;
+            let since = since.0 as i64;
+            let mut stmt = tx.prepare_cached(
+                "SELECT e.uid, e.modseq, e.flags, e.keywords, e.internal_date, e.size, e.blob_id \
+                 FROM mailbox_messages e \
+                 WHERE e.mailbox_id = ?1 AND e.modseq > ?2 ORDER BY e.uid",
+            )?;
+            let changed = stmt
+                .query_map((mailbox.0, since), |r| {
+                    Ok(Entry {
+                        uid: Uid(r.get(0)?),
+                        modseq: ModSeq(r.get::<_, i64>(1)? as u64),
+                        flags: Flags::from_stored(r.get(2)?, r.get_ref(3)?.as_str()?),
+                        internal_date: r.get(4)?,
+                        size: r.get::<_, i64>(5)? as u64,
+                        blob: BlobId(r.get(6)?),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<Entry>>>()?;
+            drop(stmt);
+            let mut stmt = tx.prepare_cached(
+                "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+            )?;
+            let expunged = stmt
+                .query_map((mailbox.0, since), |r| Ok(Uid(r.get(0)?)))?
+                .collect::<rusqlite::Result<Vec<Uid>>>()?;
+            drop(stmt);
+            tx.commit()?;
+            Ok((changed, expunged, ModSeq(highest as u64)))
+        })
+        .await
+    }
+
+    /// The UIDs expunged from a mailbox after MODSEQ `since`, ascending
+    /// (what QRESYNC reports as VANISHED (EARLIER), RFC 7162 3.2.5).
+    pub async fn expunged_since(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        since: ModSeq,
+    ) -> Result<Vec<Uid>> {
         self.read(move |c| {
             owned_mailbox(c, account, mailbox)?;
+            let since = i64::try_from(since.0).unwrap_or(i64::MAX);
             let mut stmt = c.prepare_cached(
-                "SELECT e.uid, e.modseq, e.flags, e.keywords, e.internal_date, b.size, e.blob_id \
-                 FROM mailbox_messages e JOIN blobs b ON b.id = e.blob_id \
-                 WHERE e.mailbox_id = ?1 ORDER BY e.uid",
+                "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
             )?;
-            let rows = stmt.query_map([mailbox.0], |r| {
-                Ok(Entry {
-                    uid: Uid(r.get(0)?),
-                    modseq: ModSeq(r.get::<_, i64>(1)? as u64),
-                    flags: Flags::from_stored(r.get(2)?, &r.get::<_, String>(3)?),
-                    internal_date: r.get(4)?,
-                    size: r.get::<_, i64>(5)? as u64,
-                    blob: BlobId(r.get(6)?),
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let uids = stmt
+                .query_map((mailbox.0, since), |r| Ok(Uid(r.get(0)?)))?
+                .collect::<rusqlite::Result<Vec<Uid>>>()?;
+            Ok(uids)
         })
         .await
     }

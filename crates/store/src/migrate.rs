@@ -7,8 +7,11 @@ use crate::error::{Result, StoreError};
 use crate::types::now;
 
 /// Every migration, in order. Landed files are never edited; changes are new files.
-pub(crate) const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../../migrations/0001_initial.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../../migrations/0001_initial.sql")),
+    (2, include_str!("../../../migrations/0002_queue_lease.sql")),
+    (3, include_str!("../../../migrations/0003_entry_size.sql")),
+];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 

@@ -180,6 +180,15 @@ pub fn summarize(raw: &[u8]) -> MessageSummary {
     }
 }
 
+/// A header block's fields as (name, value) with each value unfolded and its
+/// RFC 2047 encoded-words decoded: what SEARCH HEADER/FROM/SUBJECT match.
+pub fn decoded_fields(header: &[u8]) -> Vec<(String, String)> {
+    parse_fields(header)
+        .iter()
+        .map(|f| (text::lossy(f.name), text::decode_words(f.value)))
+        .collect()
+}
+
 /// One header field: its name and raw value (folding line breaks included,
 /// final line break excluded).
 #[derive(Debug, Clone, Copy)]
