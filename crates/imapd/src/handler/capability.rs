@@ -1,0 +1,134 @@
+//! CAPABILITY, ID (RFC 2971), ENABLE (RFC 5161) and NAMESPACE (RFC 2342).
+
+use imap_proto::{Data, Namespace};
+
+use crate::reply::{Outcome, Reply};
+use crate::session::Session;
+use crate::session::state::Kind;
+
+impl Session {
+    /// What this connection offers now: STARTTLS and the SASL mechanisms depend
+    /// on TLS and the plaintext rules; only what works is listed.
+    pub(crate) fn capabilities(&self) -> Vec<String> {
+        let mut caps = vec!["IMAP4rev1".to_string()];
+        if self.state.kind() == Kind::NotAuthenticated {
+            if !self.stream.is_tls() {
+                caps.push("STARTTLS".into());
+            }
+            if self.plaintext_allowed() {
+                caps.push("AUTH=PLAIN".into());
+                caps.push("AUTH=LOGIN".into());
+            } else {
+                caps.push("LOGINDISABLED".into());
+            }
+        }
+        let append_limit = self.append_limit();
+        caps.extend(
+            [
+                "SASL-IR",
+                "LITERAL+",
+                "ID",
+                "ENABLE",
+                "IDLE",
+                "NAMESPACE",
+                "UIDPLUS",
+                "UNSELECT",
+                "MOVE",
+                "CHILDREN",
+                "SPECIAL-USE",
+                "CREATE-SPECIAL-USE",
+                "LIST-EXTENDED",
+                "LIST-STATUS",
+                "MULTIAPPEND",
+                "QUOTA",
+                "QUOTA=RES-STORAGE",
+                "QUOTA=RES-MESSAGE",
+                "STATUS=SIZE",
+                "CONDSTORE",
+                "QRESYNC",
+                "ESEARCH",
+                "SEARCHRES",
+                "NOTIFY",
+                "COMPRESS=DEFLATE",
+            ]
+            .iter()
+            .map(|c| c.to_string()),
+        );
+        caps.push(format!("APPENDLIMIT={append_limit}"));
+        caps
+    }
+
+    pub(crate) fn plaintext_allowed(&self) -> bool {
+        self.shared
+            .auth
+            .plaintext_allowed(self.peer.ip(), self.stream.is_tls())
+    }
+
+    /// The largest message APPEND takes (RFC 7889).
+    pub(crate) fn append_limit(&self) -> u64 {
+        let l = &self.shared.limits;
+        l.max_message_size.min(l.max_literal_size)
+    }
+}
+
+pub(crate) fn capability(s: &mut Session) -> Outcome {
+    let caps = s.capabilities();
+    s.send(Data::Capability(caps));
+    Ok(Reply::ok("CAPABILITY completed"))
+}
+
+pub(crate) fn id(s: &mut Session) -> Outcome {
+    s.send(Data::Id(Some(vec![("name".into(), Some("Zest".into()))])));
+    Ok(Reply::ok("ID completed"))
+}
+
+/// Enables what the client asks for and this server offers; ENABLED lists
+/// only what this command newly enabled (RFC 5161 3.1).
+pub(crate) fn enable(s: &mut Session, requested: &[String]) -> Outcome {
+    let mut enabled = Vec::new();
+    for cap in requested {
+        let newly = match cap.as_str() {
+            "CONDSTORE" => !std::mem::replace(&mut s.condstore, true),
+            // QRESYNC implies CONDSTORE (RFC 7162 3.2.3).
+            "QRESYNC" => {
+                s.condstore = true;
+                !std::mem::replace(&mut s.qresync, true)
+            }
+            _ => false,
+        };
+        if newly && !enabled.contains(cap) {
+            enabled.push(cap.clone());
+        }
+    }
+    let (condstore, qresync) = (s.condstore, s.qresync);
+    if let Some(sel) = s.state.selected_mut() {
+        sel.condstore = condstore;
+        sel.qresync = qresync;
+    }
+    s.send(Data::Enabled(enabled));
+    Ok(Reply::ok("ENABLE completed"))
+}
+
+impl Session {
+    /// A CONDSTORE enabling command was used (RFC 7162 3.1): FETCH
+    /// MODSEQ/CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ, STATUS
+    /// HIGHESTMODSEQ or SELECT (CONDSTORE).
+    pub(crate) fn enable_condstore(&mut self) {
+        self.condstore = true;
+        if let Some(sel) = self.state.selected_mut() {
+            sel.condstore = true;
+        }
+    }
+}
+
+pub(crate) fn namespace(s: &mut Session) -> Outcome {
+    s.send(Data::Namespace {
+        personal: Some(vec![Namespace {
+            prefix: String::new(),
+            delimiter: Some('/'),
+        }]),
+        other: None,
+        shared: None,
+    });
+    Ok(Reply::ok("NAMESPACE completed"))
+}

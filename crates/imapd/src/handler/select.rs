@@ -1,0 +1,138 @@
+//! SELECT, EXAMINE (RFC 3501 6.3.1-2), CLOSE and UNSELECT (RFC 3691).
+
+use imap_proto::{Code, Data, SeqNum, Status, StatusResponse};
+
+use super::account;
+use crate::reply::{Outcome, Reply};
+use crate::session::Session;
+use crate::session::selected::Selected;
+use crate::session::state::State;
+
+pub(crate) async fn select(s: &mut Session, name: &str, read_only: bool) -> Outcome {
+    let account_id = account(s)?;
+    // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
+    deselect(s);
+    // Changes already made are in what is read next; skip their events.
+    if let Some(changes) = &mut s.changes {
+        while changes.try_next().is_some() {}
+    }
+    let store = s.shared.store.clone();
+    let status = store.mailbox_status(account_id, name).await?;
+    let keywords = store.mailbox_keywords(account_id, status.id).await?;
+    let name = name.to_string();
+    let sel = match s.shared.snapshots.get(status.id, status.uidvalidity) {
+        Some((modseq, msgs)) => {
+            let (changed, expunged, highest) =
+                store.changes_since(account_id, status.id, modseq).await?;
+            let mut sel = Selected::from_snapshot(
+                status.id,
+                name,
+                read_only,
+                status.uidvalidity,
+                modseq,
+                (*msgs).clone(),
+                keywords,
+            );
+            // Nothing was announced yet: the responses below describe the result.
+            sel.apply(changed, &expunged, highest, true);
+            sel
+        }
+        None => {
+            let entries = store.entries(account_id, status.id).await?;
+            Selected::new(
+                status.id,
+                name,
+                read_only,
+                status.uidvalidity,
+                status.highestmodseq,
+                entries,
+                keywords,
+            )
+        }
+    };
+    s.shared.snapshots.put(&sel);
+    let mut sel = sel;
+    let upto = sel.msgs.last().map_or(0, |m| m.uid.0.saturating_add(1));
+    let recent = if read_only || s.rev2 {
+        // EXAMINE shows what is recent without taking it (RFC 3501 6.3.2).
+        let first = s.shared.recent.first_unclaimed(sel.id);
+        sel.msgs.iter().filter(|m| m.uid.0 >= first).count() as u32
+    } else {
+        let first = s.shared.recent.claim(sel.id, upto);
+        sel.mark_recent(first)
+    };
+    // The entries may be newer than the counters read first.
+    let uidnext = sel.msgs.last().map_or(status.uidnext, |m| {
+        status.uidnext.max(m.uid.0.saturating_add(1))
+    });
+    for r in sel.flags_responses() {
+        s.send(r);
+    }
+    s.send(Data::Exists(sel.exists()));
+    // IMAP4rev2 has no \Recent (RFC 9051 appendix E).
+    if !s.rev2 {
+        s.send(Data::Recent(recent));
+    }
+    if let Some(i) = sel
+        .msgs
+        .iter()
+        .position(|m| !m.flags.has(store::Flags::SEEN))
+    {
+        s.send(StatusResponse::untagged(
+            Status::Ok,
+            Some(Code::Unseen(SeqNum(i as u32 + 1))),
+            "First unseen",
+        ));
+    }
+    s.send(StatusResponse::untagged(
+        Status::Ok,
+        Some(Code::UidValidity(imap_proto::UidValidity(
+            status.uidvalidity.0,
+        ))),
+        "UIDs valid",
+    ));
+    s.send(StatusResponse::untagged(
+        Status::Ok,
+        Some(Code::UidNext(imap_proto::Uid(uidnext))),
+        "Predicted next UID",
+    ));
+    let Some(acc) = s.state.account().cloned() else {
+        return Err(Reply::bad("Log in first"));
+    };
+    s.state = State::Selected {
+        account: acc,
+        mailbox: sel,
+    };
+    let (code, verb) = if read_only {
+        (Code::ReadOnly, "EXAMINE")
+    } else {
+        (Code::ReadWrite, "SELECT")
+    };
+    Ok(Reply::ok(format!("{verb} completed")).code(code))
+}
+
+/// Back to the authenticated state.
+pub(crate) fn deselect(s: &mut Session) {
+    if let State::Selected { account, .. } = &s.state {
+        s.state = State::Authenticated {
+            account: account.clone(),
+        };
+    }
+}
+
+/// CLOSE expunges silently (unless read-only); UNSELECT does not.
+pub(crate) async fn close(s: &mut Session, expunge: bool) -> Outcome {
+    let account_id = account(s)?;
+    if expunge
+        && let Some(sel) = s.state.selected()
+        && !sel.read_only
+    {
+        s.shared.store.expunge(account_id, sel.id, None).await?;
+    }
+    deselect(s);
+    Ok(Reply::ok(if expunge {
+        "CLOSE completed"
+    } else {
+        "UNSELECT completed"
+    }))
+}
