@@ -28,16 +28,27 @@ impl From<Output> for Run {
 }
 
 impl Zest {
+    /// A config whose listeners are on free loopback ports, so that daemons
+    /// started by a test never collide with anything else on the machine.
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("zest.toml"),
-            format!(
-                "hostname = \"mail.example.org\"\ndata_dir = \"{}\"\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
+        let mut config = format!(
+            "hostname = \"mail.example.org\"\ndata_dir = \"{}\"\n",
+            dir.path().join("data").display()
+        );
+        for (section, keys) in [
+            ("imap", &["listen", "listen_tls"][..]),
+            ("submission", &["listen", "listen_tls"]),
+            ("mda", &["lmtp_listen", "smtp_listen"]),
+            ("managesieve", &["listen"]),
+            ("admin", &["listen"]),
+        ] {
+            config.push_str(&format!("[{section}]\n"));
+            for key in keys {
+                config.push_str(&format!("{key} = \"127.0.0.1:{}\"\n", free_port()));
+            }
+        }
+        std::fs::write(dir.path().join("zest.toml"), config).unwrap();
         Zest { dir }
     }
 
@@ -98,6 +109,14 @@ impl Zest {
         self.ok(&["user", "add", "alice@example.org", "--password", "pw-alice"]);
         self
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn lines(s: &str) -> Vec<&str> {
@@ -616,14 +635,16 @@ fn check_and_config() {
         [
             format!("config: {} ok", z.path("zest.toml").display()),
             format!(
-                "database: {} (schema version 1)",
-                z.path("data/zest.db").display()
+                "database: {} (schema version {})",
+                z.path("data/zest.db").display(),
+                store::SCHEMA_VERSION
             ),
             "integrity: ok".to_string(),
             "1 domains, 1 users".to_string(),
         ]
     );
-    assert_eq!(z.run(&["check", "--health"]).code, 69);
+    // Nothing is running: every probe fails.
+    assert_eq!(z.run(&["check", "--health"]).code, 1);
 
     // An unknown key is a start-up error naming the key and the file.
     let bad = z.path("bad.toml");
@@ -665,27 +686,46 @@ fn check_and_config() {
 }
 
 #[test]
-fn commands_of_services_not_built_yet_say_so() {
+fn backup_and_restore() {
     let z = Zest::new();
-    for args in [
-        &["imapd"][..],
-        &["submission"],
-        &["mda"],
-        &["managesieve"],
-        &["admin"],
-        &["queue", "list"],
-        &["deliver", "--to", "a@example.org"],
-        &["backup", "/tmp/x"],
-        &["domain", "dns", "example.org"],
-    ] {
-        let r = z.run(args);
-        assert_eq!(r.code, 69, "{args:?}");
-        assert!(
-            r.stderr.contains("is not built yet"),
-            "{args:?}: {}",
-            r.stderr
-        );
-    }
+    z.with_user();
+    let backup = z.path("backup");
+    let b = backup.to_str().unwrap();
+    let out = z.ok(&["backup", b]);
+    assert!(out.contains("verified"), "{out}");
+    assert!(out.contains("1 domains, 1 users"), "{out}");
+    let users = z.ok(&["user", "list"]);
+    // Not into a directory that holds a backup; not over a database with data.
+    assert!(z.fails(&["backup", b]).contains("already holds a backup"));
+    assert!(z.fails(&["restore", b]).contains("--force"));
+    // Over it when told: the users are back, the old database kept beside it.
+    z.ok(&["user", "del", "alice@example.org"]);
+    let out = z.ok(&["restore", b, "--force"]);
+    assert!(out.contains("verified"), "{out}");
+    assert_eq!(z.ok(&["user", "list"]), users);
+    let kept = std::fs::read_dir(z.path("data"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("zest.db.before-restore-")
+        });
+    assert!(kept);
+    // A damaged backup is refused before anything is written.
+    let db = backup.join("zest.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    bytes[100] ^= 0x01;
+    std::fs::write(&db, bytes).unwrap();
+    assert!(
+        z.fails(&["restore", b, "--force"])
+            .contains("does not match the manifest")
+    );
+    assert_eq!(z.ok(&["user", "list"]), users);
+    assert!(
+        z.fails(&["restore", z.path("nothing").to_str().unwrap()])
+            .contains("manifest")
+    );
 }
 
 #[test]
@@ -712,7 +752,9 @@ fn serve_prepares_data_and_stops_on_sigterm() {
         }
     }
     assert!(seen.contains("No users yet"), "{seen}");
-    assert!(seen.contains("imapd: not built yet"), "{seen}");
+    assert!(!seen.contains("not built yet"), "{seen}");
+    let health = z.run(&["check", "--health"]);
+    assert_eq!(health.code, 0, "{}{}", health.stdout, health.stderr);
     assert!(z.path("data/zest.db").exists());
     assert!(z.path("data/tls/cert.pem").exists());
     let status = Command::new("kill")
@@ -721,4 +763,41 @@ fn serve_prepares_data_and_stops_on_sigterm() {
         .unwrap();
     assert!(status.success());
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn domain_dns_and_the_queue() {
+    let z = Zest::new();
+    z.with_user();
+    let out = z.ok(&["domain", "dns", "example.org"]);
+    let records = lines(&out);
+    assert_eq!(records[0], "example.org.\tIN\tMX\t10 mail.example.org.");
+    assert_eq!(records[1], "example.org.\tIN\tTXT\t\"v=spf1 mx -all\"");
+    // An RSA 2048 key does not fit one string: it is split at 255 bytes.
+    let dkim = records[2];
+    assert!(
+        dkim.starts_with("zest._domainkey.example.org.\tIN\tTXT\t\"v=DKIM1; k=rsa; p="),
+        "{dkim}"
+    );
+    let strings: Vec<&str> = dkim.split('\t').nth(3).unwrap().split("\" \"").collect();
+    assert!(strings.len() >= 2, "{dkim}");
+    assert!(strings.iter().all(|s| s.trim_matches('"').len() <= 255));
+    assert!(records[3].starts_with("_dmarc.example.org.\tIN\tTXT\t\"v=DMARC1; "));
+    assert!(records[4].starts_with("_mta-sts.example.org.\tIN\tTXT\t\"v=STSv1; id="));
+    assert!(records[5].starts_with("_smtp._tls.example.org.\tIN\tTXT\t\"v=TLSRPTv1; "));
+    assert_eq!(
+        z.fails(&["domain", "dns", "other.example"]),
+        "zest: no domain other.example"
+    );
+
+    assert_eq!(z.ok(&["queue", "list"]), "the queue is empty\n");
+    assert_eq!(z.ok(&["queue", "flush"]), "0 recipients due now\n");
+    assert_eq!(
+        z.fails(&["queue", "del", "7"]),
+        "zest: queue entry 7 not found"
+    );
+    assert_eq!(
+        z.fails(&["queue", "retry", "x"]),
+        "zest: \"x\" is not a queue id (see zest queue list)"
+    );
 }

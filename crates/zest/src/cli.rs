@@ -59,11 +59,20 @@ pub enum Command {
     Check {
         #[arg(long)]
         health: bool,
+        /// With --health: probe only this daemon (imapd, submission, mda,
+        /// managesieve, admin) and skip the database checks; a container's health check
+        #[arg(long, value_name = "NAME", requires = "health")]
+        daemon: Option<String>,
     },
     /// Copy a live system to DIR, verified
     Backup { dir: PathBuf },
-    /// Restore a copy made by `zest backup`
-    Restore { dir: PathBuf },
+    /// Restore a copy made by `zest backup` (stop the daemons first)
+    Restore {
+        dir: PathBuf,
+        /// Replace a database that already holds data (it is kept beside the new one)
+        #[arg(long)]
+        force: bool,
+    },
     /// Measure the store
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -273,6 +282,12 @@ pub enum BenchCmd {
     /// Mixed IMAP load (login, list, status, select, fetch, store, expunge,
     /// append, logout) against one or more servers in one run
     Imap(ImapBenchArgs),
+    /// IMAP size targets on a temporary Zest imapd: SELECT of a large mailbox,
+    /// FETCH (FLAGS ENVELOPE) of 1,000 messages, memory of idle connections
+    ImapScale(ImapScaleArgs),
+    /// The other process of the idle-connection measurement
+    #[command(hide = true)]
+    ImapIdleClients { addr: String, count: usize },
     /// The other process of the cross-process change-feed measurement
     #[command(hide = true)]
     FeedWriter {
@@ -283,10 +298,29 @@ pub enum BenchCmd {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct ImapScaleArgs {
+    /// Messages in the mailbox SELECT opens
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: usize,
+    /// Messages FETCH (FLAGS ENVELOPE) reads
+    #[arg(long, default_value_t = 1000)]
+    pub fetch: usize,
+    /// Idle authenticated connections to hold open (0: skip)
+    #[arg(long, default_value_t = 10_000)]
+    pub idle: usize,
+    /// SELECT and FETCH rounds
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct ImapBenchArgs {
     /// A server to measure, as NAME=HOST:PORT (repeat to compare servers in one run)
-    #[arg(long = "server", required = true)]
+    #[arg(long = "server", required_unless_present = "zest")]
     pub servers: Vec<String>,
+    /// Also measure a temporary Zest imapd started in this process (as server "zest")
+    #[arg(long)]
+    pub zest: bool,
     /// Login names; %d is replaced by a number from 1 to --users
     #[arg(long, default_value = "testuser%d@example.org")]
     pub user: String,

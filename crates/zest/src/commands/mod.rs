@@ -1,10 +1,13 @@
 //! Dispatch of the subcommands; one module per command family.
 
 mod addrbook;
+mod backup;
 mod bench;
 mod check;
+mod deliver;
 mod domain;
 mod list;
+mod queue;
 mod serve;
 mod sieve;
 mod user;
@@ -91,13 +94,12 @@ async fn dispatch(app: &App, command: Command) -> Result<ExitCode> {
         Command::Addrbook(c) => addrbook::run(app, c).await,
         Command::List(c) => list::run(app, c).await.map(|()| ExitCode::SUCCESS),
         Command::Sieve(c) => sieve::run(app, c).await.map(|()| ExitCode::SUCCESS),
-        Command::Check { health } => check::run(app, health).await,
+        Command::Check { health, daemon } => check::run(app, health, daemon.as_deref()).await,
         Command::Bench(c) => bench::run(app, c).await.map(|()| ExitCode::SUCCESS),
-        Command::Deliver(_) => unavailable("zest deliver", "the delivery agent (mda)"),
-        Command::Queue(_) => unavailable("zest queue", "the submission service"),
-        Command::Backup { .. } | Command::Restore { .. } => {
-            unavailable("zest backup and zest restore", "the deployment tools")
-        }
+        Command::Deliver(a) => deliver::run(app, a).await,
+        Command::Queue(c) => queue::run(app, c).await,
+        Command::Backup { dir } => backup::backup(app, &dir).await,
+        Command::Restore { dir, force } => backup::restore(app, &dir, force).await,
     }
 }
 

@@ -39,7 +39,88 @@ impl Daemon {
 
     /// Whether this build contains the daemon.
     pub fn built(self) -> bool {
-        false
+        matches!(
+            self,
+            Daemon::Imapd | Daemon::Admin | Daemon::Submission | Daemon::ManageSieve | Daemon::Mda
+        )
+    }
+
+    /// Binds a built daemon's listeners and runs it in a task that ends once
+    /// shutdown is triggered and its connections have drained.
+    pub async fn start(
+        self,
+        config: std::sync::Arc<Config>,
+        store: store::Store,
+        shutdown: zest_core::shutdown::Shutdown,
+    ) -> Result<tokio::task::JoinHandle<()>> {
+        let name = self.name();
+        match self {
+            Daemon::Imapd => {
+                let d = imapd::Daemon::bind(config, store, shutdown)
+                    .await
+                    .with_context(|| format!("starting {name}"))?;
+                for (listener, addr) in d.local_addrs() {
+                    println!("{name}: {listener} on {addr}");
+                }
+                Ok(tokio::spawn(async move {
+                    if let Err(e) = d.run().await {
+                        tracing::error!(error = %e, "{name} stopped");
+                    }
+                }))
+            }
+            Daemon::Admin => {
+                let d = admin::Daemon::bind(config, store, shutdown)
+                    .await
+                    .with_context(|| format!("starting {name}"))?;
+                for (listener, addr) in d.local_addrs() {
+                    println!("{name}: {listener} on {addr}");
+                }
+                Ok(tokio::spawn(async move {
+                    if let Err(e) = d.run().await {
+                        tracing::error!(error = %e, "{name} stopped");
+                    }
+                }))
+            }
+            Daemon::Submission => {
+                let d = submission::Daemon::bind(config, store, shutdown)
+                    .await
+                    .with_context(|| format!("starting {name}"))?;
+                for (listener, addr) in d.local_addrs() {
+                    println!("{name}: {listener} on {addr}");
+                }
+                Ok(tokio::spawn(async move {
+                    if let Err(e) = d.run().await {
+                        tracing::error!(error = %e, "{name} stopped");
+                    }
+                }))
+            }
+            Daemon::ManageSieve => {
+                let d = managesieve::Daemon::bind(config, store, shutdown)
+                    .await
+                    .with_context(|| format!("starting {name}"))?;
+                for (listener, addr) in d.local_addrs() {
+                    println!("{name}: {listener} on {addr}");
+                }
+                Ok(tokio::spawn(async move {
+                    if let Err(e) = d.run().await {
+                        tracing::error!(error = %e, "{name} stopped");
+                    }
+                }))
+            }
+            Daemon::Mda => {
+                let d = mda::Daemon::bind(config, store, shutdown)
+                    .await
+                    .with_context(|| format!("starting {name}"))?;
+                for (listener, addr) in d.local_addrs() {
+                    println!("{name}: {listener} on {addr}");
+                }
+                Ok(tokio::spawn(async move {
+                    if let Err(e) = d.run().await {
+                        tracing::error!(error = %e, "{name} stopped");
+                    }
+                }))
+            }
+        }
     }
 
     /// The addresses the daemon listens on, per the config.
@@ -49,7 +130,7 @@ impl Daemon {
             Daemon::Submission => vec![&c.submission.listen, &c.submission.listen_tls],
             Daemon::Mda => vec![&c.mda.lmtp_listen, &c.mda.smtp_listen],
             Daemon::ManageSieve => vec![&c.managesieve.listen],
-            Daemon::Admin => vec![&c.admin.listen],
+            Daemon::Admin => vec![&c.admin.listen, &c.admin.listen_tls],
         };
         lists
             .into_iter()
@@ -70,6 +151,7 @@ pub async fn serve(app: &App) -> Result<ExitCode> {
     // Before anything is printed: a supervisor may send SIGTERM as soon as it
     // sees output, and that must shut down cleanly, not kill the process.
     let mut signals = zest_core::shutdown::Signals::install()?;
+    zest_core::shutdown::reload_certificates_on_hangup()?;
     prepare(app).await?;
     let store = app.store().await?;
     let c = &app.config;
@@ -86,9 +168,16 @@ pub async fn serve(app: &App) -> Result<ExitCode> {
         c.db_path().display()
     );
     let mut running = 0;
+    let shutdown = zest_core::shutdown::Shutdown::new();
+    let config = std::sync::Arc::new(c.clone());
+    let mut handles = Vec::new();
     for d in Daemon::ALL {
         let addrs: Vec<String> = d.listen(c).iter().map(|a| a.to_string()).collect();
         if d.built() {
+            handles.push(
+                d.start(config.clone(), store.clone(), shutdown.clone())
+                    .await?,
+            );
             running += 1;
         } else {
             println!(
@@ -104,11 +193,15 @@ pub async fn serve(app: &App) -> Result<ExitCode> {
         println!("  zest user add you@example.org --password-stdin --admin");
     }
     if let Some(addr) = c.admin.listen.addrs().first() {
-        println!("admin UI: http://{addr}/ (once the admin daemon is built)");
+        println!("admin UI: http://{addr}/");
     }
     println!("{running} daemons running; stop with Ctrl-C or SIGTERM");
     let signal = signals.recv().await;
     tracing::info!(?signal, "shutting down");
+    shutdown.trigger();
+    for h in handles {
+        let _ = h.await;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -119,6 +212,21 @@ pub async fn one(app: &App, daemon: Daemon) -> Result<ExitCode> {
             &format!("the {} daemon", daemon.name()),
         );
     }
+    let mut signals = zest_core::shutdown::Signals::install()?;
+    zest_core::shutdown::reload_certificates_on_hangup()?;
     prepare(app).await?;
+    let store = app.store().await?;
+    let shutdown = zest_core::shutdown::Shutdown::new();
+    let handle = daemon
+        .start(
+            std::sync::Arc::new(app.config.clone()),
+            store.clone(),
+            shutdown.clone(),
+        )
+        .await?;
+    let signal = signals.recv().await;
+    tracing::info!(?signal, "shutting down");
+    shutdown.trigger();
+    let _ = handle.await;
     Ok(ExitCode::SUCCESS)
 }

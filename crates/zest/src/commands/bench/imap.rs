@@ -16,6 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
+use super::local::{LocalImap, LocalSpec};
 use crate::cli::ImapBenchArgs;
 
 /// The longest a single command may take before the run is abandoned.
@@ -26,7 +27,7 @@ pub async fn run(args: ImapBenchArgs) -> Result<()> {
     if messages.is_empty() {
         bail!("{}: no messages in the mbox", args.mbox.display());
     }
-    let servers = args
+    let mut servers = args
         .servers
         .iter()
         .map(|s| {
@@ -35,6 +36,34 @@ pub async fn run(args: ImapBenchArgs) -> Result<()> {
                 .with_context(|| format!("--server {s}: expected NAME=HOST:PORT"))
         })
         .collect::<Result<Vec<_>>>()?;
+    let local = if args.zest {
+        let spec = LocalSpec {
+            user: &args.user,
+            password: &args.password,
+            users: args.users.max(1),
+            max_connections_per_ip: 10_000,
+        };
+        let local = LocalImap::start(&spec).await?;
+        servers.insert(0, ("zest".to_string(), local.addr.to_string()));
+        Some(local)
+    } else {
+        None
+    };
+    if servers.is_empty() {
+        bail!("nothing to measure: give --zest or --server NAME=HOST:PORT");
+    }
+    let result = measure(&args, &servers, &messages).await;
+    if let Some(local) = local {
+        local.stop().await;
+    }
+    result
+}
+
+async fn measure(
+    args: &ImapBenchArgs,
+    servers: &[(String, String)],
+    messages: &[Vec<u8>],
+) -> Result<()> {
     let profile = Profile {
         user: args.user.clone(),
         password: args.password.clone(),
@@ -49,9 +78,9 @@ pub async fn run(args: ImapBenchArgs) -> Result<()> {
         profile.fill,
         args.secs
     );
-    for (name, addr) in &servers {
+    for (name, addr) in servers {
         let started = Instant::now();
-        fill(addr, &profile, &messages)
+        fill(addr, &profile, messages)
             .await
             .with_context(|| format!("filling mailboxes on {name} ({addr})"))?;
         println!(
@@ -61,8 +90,8 @@ pub async fn run(args: ImapBenchArgs) -> Result<()> {
     }
     for &clients in &args.clients {
         let mut totals = Vec::new();
-        for (name, addr) in &servers {
-            let tally = load(addr, &profile, &messages, clients, args.secs)
+        for (name, addr) in servers {
+            let tally = load(addr, &profile, messages, clients, args.secs)
                 .await
                 .with_context(|| format!("load on {name} ({addr})"))?;
             print_tally(name, clients, args.secs, &tally);
@@ -72,6 +101,7 @@ pub async fn run(args: ImapBenchArgs) -> Result<()> {
             for (other, tally) in rest {
                 let ratio = base.commands() as f64 / tally.commands().max(1) as f64;
                 println!("{clients} clients: {first} / {other} commands/s = {ratio:.2}");
+                print_ratios(first, base, other, tally);
             }
         }
     }
@@ -160,6 +190,26 @@ fn print_tally(name: &str, clients: usize, secs: u64, tally: &Tally) {
             pct(0.5),
             pct(0.95),
             tally.failures.get(cmd).copied().unwrap_or(0)
+        );
+    }
+}
+
+/// Per command type: how many times each server ran it, and the ratio of
+/// their mean latencies (below 1 means the first server answered faster).
+fn print_ratios(first: &str, base: &Tally, other: &str, tally: &Tally) {
+    println!("  command    {first:>8}/s {other:>8}/s   ratio  mean ms {first} / {other}");
+    for (cmd, lat) in &base.latencies {
+        let Some(theirs) = tally.latencies.get(cmd) else {
+            continue;
+        };
+        let mean = |v: &Vec<u64>| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64 / 1000.0;
+        let (a, b) = (mean(lat), mean(theirs));
+        println!(
+            "  {cmd:<10} {:>10} {:>10} {:>7.2}  {a:.2} / {b:.2} = {:.2}",
+            lat.len(),
+            theirs.len(),
+            lat.len() as f64 / theirs.len().max(1) as f64,
+            a / b.max(f64::MIN_POSITIVE)
         );
     }
 }

@@ -2,6 +2,8 @@
 //! protocols, against Zest and, in the same run, against a peer server.
 
 mod imap;
+mod local;
+mod scale;
 mod store;
 
 use anyhow::Result;
@@ -20,5 +22,7 @@ pub async fn run(app: &App, cmd: BenchCmd) -> Result<()> {
             self::store::feed_writer(&db, &account, count).await
         }
         BenchCmd::Imap(args) => imap::run(args).await,
+        BenchCmd::ImapScale(args) => scale::run(args).await,
+        BenchCmd::ImapIdleClients { addr, count } => scale::idle_clients(addr, count).await,
     }
 }
