@@ -576,6 +576,14 @@ fn sieve_scripts() {
         lines(&z.ok(&["sieve", "list", "alice@example.org"])),
         ["spare", "work\t*"]
     );
+    // A script the MDA could not run is refused, with where it went wrong.
+    let bad = z.run_stdin(
+        &["sieve", "put", "alice@example.org", "bad", "-"],
+        b"require \"extlists\";\nif address :list \"from\" \"ldap://x\" { keep; }\n",
+    );
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("line 2"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("not supported"), "{}", bad.stderr);
     assert_eq!(z.ok(&["sieve", "get", "alice@example.org", "work"]), script);
     assert_eq!(
         z.fails(&["sieve", "del", "alice@example.org", "work"]),

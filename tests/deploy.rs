@@ -714,14 +714,65 @@ fn check_compose(doc: &Value, services: &BTreeMap<String, Service>) {
     assert_eq!(services["init"].restart, "no");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn compose_services_run_as_separate_processes_over_one_database() {
-    let vars = BTreeMap::from([
+/// Starts every daemon's process at once and waits until each listens on all
+/// the addresses its service gives it.
+async fn start_daemons(host: &mut Host, services: &BTreeMap<String, Service>) -> Vec<Proc> {
+    let mut procs: Vec<Proc> = DAEMONS
+        .iter()
+        .map(|name| Proc::spawn(name, host.service_command(&services[*name])))
+        .collect();
+    for p in &mut procs {
+        let name = p.name.clone();
+        for (k, v) in host.env(&services[&name]) {
+            let ours = !k.starts_with("ZEST_MDA") || name == "mda";
+            if k.contains("LISTEN") && ours {
+                for addr in v
+                    .trim_matches(['[', ']'])
+                    .split(", ")
+                    .filter(|a| !a.is_empty())
+                {
+                    p.wait_for(&format!("on {}", addr.trim_matches('"'))).await;
+                }
+            }
+        }
+    }
+    procs
+}
+
+fn compose_vars() -> BTreeMap<&'static str, &'static str> {
+    BTreeMap::from([
         ("MAIL_HOSTNAME", HOSTNAME),
         ("MAIL_DOMAIN", DOMAIN),
         ("ADMIN_ADDRESS", ADMIN),
-    ]);
-    let (doc, services) = parse_compose(&vars);
+    ])
+}
+
+/// Without the init service, all daemons opening a new database at the same
+/// moment: the migrations run once (in one immediate transaction, so the
+/// others wait and then find nothing to do) and every daemon comes up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemons_starting_at_once_migrate_a_new_database_once() {
+    let (_, services) = parse_compose(&compose_vars());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut host = Host {
+        dir: tmp.path().to_path_buf(),
+        ports: BTreeMap::new(),
+    };
+    write_cert(&host.path("certs"));
+    let mut procs = start_daemons(&mut host, &services).await;
+    let imapd = services["imapd"].clone();
+    let check = ok(&host.zest(&imapd, &["check"]));
+    assert!(check.contains("integrity: ok"), "{check}");
+    assert!(check.contains("0 domains, 0 users"), "{check}");
+    for p in &mut procs {
+        let (_, code) = p.terminate().await;
+        assert_eq!(code, Some(0), "{}", p.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn compose_services_run_as_separate_processes_over_one_database() {
+    let (doc, services) = parse_compose(&compose_vars());
     check_compose(&doc, &services);
 
     let tmp = tempfile::tempdir().unwrap();
@@ -749,25 +800,7 @@ async fn compose_services_run_as_separate_processes_over_one_database() {
     assert!(again.contains("already initialised"), "{again}");
 
     // Every daemon in its own process.
-    let mut procs = Vec::new();
-    for name in DAEMONS {
-        let cmd = host.service_command(&services[name]);
-        let mut p = Proc::spawn(name, cmd);
-        let env = host.env(&services[name]);
-        for (k, v) in &env {
-            let ours = !k.starts_with("ZEST_MDA") || name == "mda";
-            if k.contains("LISTEN") && ours {
-                for addr in v
-                    .trim_matches(['[', ']'])
-                    .split(", ")
-                    .filter(|a| !a.is_empty())
-                {
-                    p.wait_for(&format!("on {}", addr.trim_matches('"'))).await;
-                }
-            }
-        }
-        procs.push(p);
-    }
+    let mut procs = start_daemons(&mut host, &services).await;
     // Each container's health check passes against its own daemon.
     for name in DAEMONS {
         let s = &services[name];
@@ -861,6 +894,11 @@ async fn compose_services_run_as_separate_processes_over_one_database() {
         );
     }
     assert_eq!(upload_script(sieve, &trust, script).await, second_cert);
+    let mut mx = Conn::plain(host.addr(2525)).await;
+    assert!(mx.reply().await.starts_with("220"));
+    mx.smtp("EHLO client.example.net", "250").await;
+    mx.smtp("STARTTLS", "220").await;
+    assert_eq!(mx.starttls(&trust).await.cert, Some(second_cert.clone()));
 
     // A backup of the live system.
     let backup = host.path("backup");
@@ -870,6 +908,26 @@ async fn compose_services_run_as_separate_processes_over_one_database() {
 
     // SIGTERM: every process exits cleanly within 10 s, with an IDLE open.
     let mut idle_again = idle_in(imaps, &trust, "INBOX").await;
+    // Clients that say nothing more: mid-session on every other daemon.
+    let mut lingering = Vec::new();
+    let mut smtp = Conn::tls(submissions, &trust).await;
+    assert!(smtp.reply().await.starts_with("220"));
+    smtp.smtp("EHLO client.example.net", "250").await;
+    smtp.smtp(&format!("MAIL FROM:<{USER}>"), "530").await;
+    lingering.push(smtp);
+    let mut lmtp = Conn::plain(host.addr(2424)).await;
+    assert!(lmtp.reply().await.starts_with("220"));
+    lmtp.smtp("LHLO client.example.net", "250").await;
+    lmtp.smtp(&format!("MAIL FROM:<{USER}>"), "250").await;
+    lingering.push(lmtp);
+    let mut managesieve = Conn::plain(sieve).await;
+    managesieve.until(sieve_done).await;
+    lingering.push(managesieve);
+    let mut web = Conn::tls(admin, &trust).await;
+    web.send(&format!("GET /login HTTP/1.1\r\nHost: {HOSTNAME}\r\n\r\n"))
+        .await;
+    assert!(web.line().await.contains("200"));
+    lingering.push(web);
     for p in &mut procs {
         let (took, code) = p.terminate().await;
         assert_eq!(code, Some(0), "{}", p.name);

@@ -277,3 +277,49 @@ async fn delivery_by_another_process_produces_status() {
     assert!(child.wait().unwrap().success());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_mailboxes_is_a_notification_overflow() {
+    let server = Server::start().await;
+    let mut a = logged_in(&server).await;
+    let names: Vec<String> = (0..10_001).map(|i| format!("m{i}")).collect();
+    let r = a
+        .cmd(
+            "a1",
+            &format!(
+                "NOTIFY SET (mailboxes ({}) (MessageNew MessageExpunge))",
+                names.join(" ")
+            ),
+        )
+        .await;
+    assert_eq!(
+        r,
+        vec!["a1 NO [NOTIFICATIONOVERFLOW] Too many mailboxes to watch"]
+    );
+    // The session goes on without notifications.
+    let r = a.cmd("a2", "NOOP").await;
+    assert_eq!(r, vec!["a2 OK NOOP completed"]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flag_changes_wait_for_a_command_without_flagchange() {
+    let server = Server::start().await;
+    let mut a = logged_in(&server).await;
+    let mut b = logged_in(&server).await;
+    b.append("b1", "INBOX", "", &message("one", "1")).await;
+    a.cmd("a1", "SELECT INBOX").await;
+    a.cmd("a2", "NOTIFY SET (selected (MessageNew MessageExpunge))")
+        .await;
+    b.cmd("b2", "SELECT INBOX").await;
+    b.cmd("b3", "STORE 1 +FLAGS.SILENT (\\Answered)").await;
+    b.append("b4", "INBOX", "", &message("two", "2")).await;
+    // The new message wakes the session; the flag change it held comes along.
+    let first = line(&mut a).await;
+    let second = line(&mut a).await;
+    assert_eq!(
+        [first.as_str(), second.as_str()],
+        ["* 1 FETCH (FLAGS (\\Answered) UID 1)", "* 2 EXISTS"]
+    );
+    server.stop().await;
+}

@@ -13,11 +13,21 @@ use common::{Client, Server, message};
 
 const SESSIONS: usize = 1_000;
 
-async fn fan_out(server: &Server, groups: &str, wanted: &'static str) -> Vec<Duration> {
+async fn fan_out(
+    server: &Server,
+    select: Option<&str>,
+    groups: &str,
+    mailbox: &str,
+    wanted: &'static str,
+) -> Vec<Duration> {
     let mut clients: Vec<Client> = Vec::with_capacity(SESSIONS);
     for i in 0..SESSIONS {
         let mut c = server.client().await;
         c.login().await;
+        if let Some(m) = select {
+            let r = c.cmd("s", &format!("SELECT {m}")).await;
+            assert!(r.last().unwrap().starts_with("s OK"), "{r:?}");
+        }
         let r = c
             .cmd(&format!("n{i}"), &format!("NOTIFY SET {groups}"))
             .await;
@@ -41,7 +51,7 @@ async fn fan_out(server: &Server, groups: &str, wanted: &'static str) -> Vec<Dur
         .store
         .append(
             account,
-            "Lists",
+            mailbox,
             message("fan-out", "1"),
             store::Flags::default(),
             None,
@@ -79,8 +89,28 @@ async fn notify_fan_out_to_1000_sessions() {
         .unwrap();
     fan_out(
         &server,
+        None,
         "(personal (MessageNew MessageExpunge))",
+        "Lists",
         "* STATUS Lists",
+    )
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: run explicitly with --ignored --nocapture"]
+async fn notify_fan_out_to_1000_selected_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = common::config(dir.path());
+    c.limits.max_connections_per_ip = SESSIONS as u64 + 10;
+    let server = Server::start_with(dir, c, true).await;
+    fan_out(
+        &server,
+        Some("INBOX"),
+        "(selected (MessageNew (UID FLAGS) MessageExpunge))",
+        "INBOX",
+        "* 1 FETCH",
     )
     .await;
     server.stop().await;

@@ -77,7 +77,7 @@ async fn two_clients_see_each_others_changes() {
     let r = norecent(b.append("b2", "INBOX", "", &message("two", "2")).await);
     assert_eq!(r[0], "* 2 EXISTS");
     noop_until(&mut a, &["* 2 EXISTS"]).await;
-    let r = b.cmd("b3", "STORE 2 +FLAGS (\\Deleted)").await;
+    let r = norecent(b.cmd("b3", "STORE 2 +FLAGS (\\Deleted)").await);
     assert_eq!(
         r,
         vec!["* 2 FETCH (FLAGS (\\Deleted))", "b3 OK STORE completed"]

@@ -45,7 +45,7 @@ pub use error::{Result, StoreError, Subject};
 pub use fetch::{MessageMeta, SearchFields};
 pub use list::{List, ListVisibility};
 pub use mailbox::{MailboxInfo, SPECIAL_MAILBOXES};
-pub use message::{Entry, FlagOp, MailboxStatus};
+pub use message::{Entry, FlagOp, MailboxStatus, NewMessage};
 pub use migrate::SCHEMA_VERSION;
 pub use queue::{
     BodyType, DsnRet, OutboundMessage, OutboundRecipient, Outcome, QueueSource, QueuedMessage,

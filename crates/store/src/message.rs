@@ -25,6 +25,16 @@ pub struct Entry {
     pub blob: BlobId,
 }
 
+/// One message of [`Store::append_many`]: its bytes, flags and INTERNALDATE
+/// (default now), with the zone to report that date in, in minutes east of UTC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub raw: Vec<u8>,
+    pub flags: Flags,
+    pub internal_date: Option<i64>,
+    pub zone_minutes: i32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MailboxStatus {
     pub id: MailboxId,
@@ -438,21 +448,22 @@ impl Store {
     }
 
     /// Appends several messages in one transaction (MULTIAPPEND, RFC 3502):
-    /// either all are stored, in order, or none is. Each item is the raw
-    /// message, its flags and its INTERNALDATE (seconds, and minutes east of
-    /// UTC of the zone to report it in; default now in UTC).
+    /// either all are stored, in order, or none is.
     pub async fn append_many(
         &self,
         account: AccountId,
         mailbox: &str,
-        messages: Vec<(Vec<u8>, Flags, Option<(i64, i32)>)>,
+        messages: Vec<NewMessage>,
     ) -> Result<(UidValidity, Vec<Uid>)> {
         let name = normalize_name(mailbox)?;
         self.prepare_and_write(
             move || {
                 Ok(messages
                     .into_iter()
-                    .map(|(raw, flags, date)| (PreparedMessage::new(raw), flags, date))
+                    .map(|m| {
+                        let date = m.internal_date.map(|d| (d, m.zone_minutes));
+                        (PreparedMessage::new(m.raw), m.flags, date)
+                    })
                     .collect::<Vec<_>>())
             },
             move |tx, prepared| {

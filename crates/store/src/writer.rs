@@ -145,7 +145,7 @@ impl Writer {
 
     pub(crate) fn stats(&self) -> WriteStats {
         WriteStats {
-            commits: self.stats.commits.load(Ordering::Relaxed),
+            commits: self.stats.commits.load(Ordering::SeqCst),
             jobs: self.stats.jobs.load(Ordering::Relaxed),
         }
     }
@@ -242,6 +242,12 @@ fn run(
         let jobs = batch.len();
         let commit = run_batch(&conn, &mut batch, prune);
         let committed = commit.is_ok();
+        if committed {
+            // Counted before any caller hears back, so that whoever learns
+            // of this write from a caller also sees the count move.
+            stats.commits.fetch_add(1, Ordering::SeqCst);
+            stats.jobs.fetch_add(jobs as u64, Ordering::Relaxed);
+        }
         for job in batch {
             job.finish(match &commit {
                 Ok(()) => Ok(()),
@@ -249,8 +255,6 @@ fn run(
             });
         }
         if committed {
-            stats.commits.fetch_add(1, Ordering::Relaxed);
-            stats.jobs.fetch_add(jobs as u64, Ordering::Relaxed);
             on_commit();
         }
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use store::{Entry, FlagOp, Flags, Uid};
 
-#[macro_use]
+#[allow(unused_macros)]
 mod common;
 use common::open_with;
 

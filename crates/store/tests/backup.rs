@@ -22,7 +22,10 @@ fn message(n: u32) -> Vec<u8> {
 }
 
 /// Every mailbox of the account with each message's UID, flags and bytes.
-async fn state(store: &Store, account: AccountId) -> Vec<(String, Vec<(u32, Flags, Vec<u8>)>)> {
+/// Each mailbox's name and its messages: UID, flags and bytes.
+type MailboxState = Vec<(String, Vec<(u32, Flags, Vec<u8>)>)>;
+
+async fn state(store: &Store, account: AccountId) -> MailboxState {
     let mut out = Vec::new();
     for mb in store.list_mailboxes(account).await.unwrap() {
         let Ok(status) = store.mailbox_status(account, &mb.name).await else {

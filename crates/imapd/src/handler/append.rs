@@ -36,10 +36,26 @@ pub(crate) async fn append(
     }
     let mut uids = Vec::new();
     let mut uidvalidity = None;
-    for (data, flags, date) in prepared {
-        let (v, uid) = store.append(account, mailbox, data, flags, date).await?;
+    if prepared.len() == 1 {
+        for (data, flags, date) in prepared {
+            let (v, uid) = store.append(account, mailbox, data, flags, date).await?;
+            uidvalidity = Some(v);
+            uids.push(uid.0);
+        }
+    } else if !prepared.is_empty() {
+        // MULTIAPPEND stores all messages or none (RFC 3502 3).
+        let messages = prepared
+            .into_iter()
+            .map(|(raw, flags, internal_date)| store::NewMessage {
+                raw,
+                flags,
+                internal_date,
+                zone_minutes: 0,
+            })
+            .collect();
+        let (v, new) = store.append_many(account, mailbox, messages).await?;
         uidvalidity = Some(v);
-        uids.push(uid.0);
+        uids.extend(new.iter().map(|u| u.0));
     }
     if let Some(sel) = s.state.selected_mut()
         && Some(sel.uidvalidity) == uidvalidity

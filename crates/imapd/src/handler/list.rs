@@ -160,9 +160,11 @@ pub(crate) async fn list(s: &mut Session, cmd: ListCommand) -> Outcome {
                 deleted: m.deleted,
                 size: m.size,
             };
+            let mut values = super::status::values(&st, items, limit);
+            super::status::with_recent(&mut values, &st, &s.shared.recent);
             s.send(Data::Status {
                 mailbox: MailboxName::new(m.name.clone()),
-                items: super::status::values(&st, items, limit),
+                items: values,
             });
         }
     }

@@ -10,9 +10,9 @@ use imap_proto::{
 use store::{ModSeq, Uid};
 
 use super::account;
-use crate::session::selected::Selected;
 use crate::reply::{Outcome, Reply};
 use crate::session::Session;
+use crate::session::selected::Selected;
 
 /// SELECT or EXAMINE with optional `(CONDSTORE)` / `(QRESYNC (...))`.
 pub(crate) async fn select(

@@ -16,6 +16,7 @@ pub(crate) async fn select(s: &mut Session, name: &str, read_only: bool) -> Outc
     if let Some(changes) = &mut s.changes {
         while changes.try_next().is_some() {}
     }
+    s.caught_up_with_writes();
     let store = s.shared.store.clone();
     let status = store.mailbox_status(account_id, name).await?;
     let keywords = store.mailbox_keywords(account_id, status.id).await?;

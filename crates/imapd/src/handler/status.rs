@@ -49,10 +49,30 @@ pub(crate) async fn status(
         .store
         .mailbox_status(account, mailbox.as_str())
         .await?;
-    let items = values(&st, items, s.append_limit());
+    let mut items = values(&st, items, s.append_limit());
+    with_recent(&mut items, &st, &s.shared.recent);
     s.send(Data::Status {
         mailbox: mailbox.clone(),
         items,
     });
     Ok(Reply::ok("STATUS completed"))
+}
+
+/// RECENT: the messages no session has seen as recent yet (UIDs from the
+/// first unclaimed one on; an upper bound when some of them were expunged).
+pub(crate) fn with_recent(
+    items: &mut [StatusValue],
+    st: &store::MailboxStatus,
+    claims: &crate::session::selected::RecentClaims,
+) {
+    for v in items.iter_mut() {
+        if let StatusValue::Recent(n) = v {
+            let unclaimed = st
+                .uidnext
+                .saturating_sub(claims.first_unclaimed(st.id).max(1));
+            *n = u32::try_from(st.messages)
+                .unwrap_or(u32::MAX)
+                .min(unclaimed);
+        }
+    }
 }

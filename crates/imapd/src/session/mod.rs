@@ -148,6 +148,10 @@ pub(crate) struct Session {
     pub qresync: bool,
     /// IMAP4rev2 is enabled (RFC 9051): no `\Recent`, no RECENT responses.
     pub rev2: bool,
+    /// The store's commit count when this session last caught up: a write
+    /// by another session of this process is seen at the next command even
+    /// before the change feed reports it.
+    seen_commits: u64,
     /// What NOTIFY asked for (RFC 5465); None without NOTIFY or after NONE.
     pub notify: Option<Box<notify::Notify>>,
     /// Input still to drop after a refused command.
@@ -187,6 +191,7 @@ impl Session {
             condstore: false,
             qresync: false,
             rev2: false,
+            seen_commits: 0,
             notify: None,
             skip: None,
             want: 0,
@@ -349,11 +354,15 @@ impl Session {
             return;
         }
         // RFC 3501 7.4.1: no EXPUNGE while answering FETCH, STORE or SEARCH.
+        // After SELECT the client has just learnt EXISTS: messages expunged
+        // meanwhile keep their numbers until its next command.
         let allow_expunge = !matches!(
             body,
             CommandBody::Fetch { uid: false, .. }
                 | CommandBody::Store { uid: false, .. }
                 | CommandBody::Search { uid: false, .. }
+                | CommandBody::Select { .. }
+                | CommandBody::Examine { .. }
         );
         let Some(outcome) = crate::handler::run(self, &tag, body).await else {
             return;
@@ -372,6 +381,11 @@ impl Session {
             code: r.code,
             text: r.text,
         });
+    }
+
+    /// The view about to be read includes every write committed so far.
+    pub(crate) fn caught_up_with_writes(&mut self) {
+        self.seen_commits = self.shared.store.write_stats().commits;
     }
 
     /// Takes in what the change feed reported and sends the untagged updates
@@ -400,6 +414,8 @@ impl Session {
                 };
             }
         }
+        let commits = self.shared.store.write_stats().commits;
+        dirty |= std::mem::replace(&mut self.seen_commits, commits) != commits;
         let Some(account) = self.state.account().map(|a| a.id) else {
             return;
         };

@@ -362,26 +362,37 @@ impl Session {
                 },
                 FeedItem::Missed(_) => true,
             };
-            let delayed = self.notify.as_ref().and_then(|n| {
-                n.selected()
-                    .map(|(events, delayed)| (events.is_empty(), delayed))
-            });
+            // Report the selected mailbox now only for the events asked for
+            // with `selected`/`selected-delayed`; others wait for a command.
+            let now = match (&item, self.notify.as_ref().and_then(|n| n.selected())) {
+                (_, None) => None,
+                (_, Some(_)) if !mine => None,
+                (FeedItem::Change(c), Some((events, delayed))) => {
+                    let wanted = match &c.kind {
+                        ChangeKind::MessageAdded { .. } => events
+                            .iter()
+                            .any(|e| matches!(e, NotifyEvent::MessageNew(_))),
+                        ChangeKind::MessageExpunged { .. } => {
+                            events.contains(&NotifyEvent::MessageExpunge)
+                        }
+                        ChangeKind::FlagsChanged { .. } => {
+                            events.contains(&NotifyEvent::FlagChange)
+                        }
+                        _ => true,
+                    };
+                    wanted.then_some(!delayed)
+                }
+                (FeedItem::Missed(_), Some((_, delayed))) => Some(!delayed),
+            };
             if let Some(n) = self.notify.as_mut() {
                 n.note(&item, selected);
             }
-            match delayed {
-                // The client asked for selected-mailbox events: report them now.
-                Some((false, delayed)) => {
-                    if let Some(sel) = self.state.selected_mut() {
-                        sel.dirty |= mine;
-                    }
-                    self.updates(!delayed).await;
-                }
-                // Otherwise they wait for the next command.
-                _ => {
-                    if let Some(sel) = self.state.selected_mut() {
-                        sel.dirty |= mine;
-                    }
+            if let Some(sel) = self.state.selected_mut() {
+                sel.dirty |= mine;
+            }
+            match now {
+                Some(allow_expunge) => self.updates(allow_expunge).await,
+                None => {
                     let max = self
                         .state
                         .selected()

@@ -203,7 +203,18 @@ pub fn match_arg(exp: &Arg, act: &Arg, vars: &mut Vars, ctx: Ctx<'_>) -> bool {
 pub fn match_list(exp: &[Arg], act: &[Arg], vars: &mut Vars, ctx: Ctx<'_>) -> bool {
     let (explicit, exp) = read_directives(exp);
     let d = explicit.unwrap_or_else(|| defaults(ctx));
-    let act: Vec<&Arg> = act.iter().filter(|a| !is_ignored(a, &d)).collect();
+    // An ignored item is ignored when the script does not name it; when it
+    // does (e.g. `\recent`), it must be there.
+    let named = |a: &Arg| {
+        exp.iter().any(|e| match (e, a) {
+            (Arg::Atom(x), Arg::Atom(y)) => x.eq_ignore_ascii_case(y),
+            _ => false,
+        })
+    };
+    let act: Vec<&Arg> = act
+        .iter()
+        .filter(|a| !is_ignored(a, &d) || named(a))
+        .collect();
     for b in &d.ban {
         if act
             .iter()

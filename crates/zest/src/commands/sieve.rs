@@ -33,6 +33,20 @@ pub async fn run(app: &App, cmd: SieveCmd) -> Result<()> {
             if std::str::from_utf8(&content).is_err() {
                 bail!("the script is not valid UTF-8 (RFC 5228 2.2)");
             }
+            // The same compiler the MDA and ManageSieve use: a script that
+            // would not run is refused here, with its line and column.
+            let settings = zest_core::sieve::SieveSettings::from(&app.config.sieve);
+            match zest_core::sieve::compile(&settings, &content) {
+                Ok(compiled) => {
+                    for w in &compiled.warnings {
+                        eprintln!(
+                            "warning: line {}, column {}: {}",
+                            w.line, w.column, w.message
+                        );
+                    }
+                }
+                Err(e) => bail!("{}: {e}", file.display()),
+            }
             let store = app.store().await?;
             let existing = store.scripts(account).await?;
             let max_scripts = app.config.sieve.max_scripts;

@@ -56,10 +56,10 @@ impl LocalImap {
             let store = store.clone();
             let password = spec.password.to_string();
             tasks.spawn(async move { store.create_account(&address, &password, false).await });
-            if tasks.len() >= 4 {
-                if let Some(r) = tasks.join_next().await {
-                    r.context("creating a user")??;
-                }
+            if tasks.len() >= 4
+                && let Some(r) = tasks.join_next().await
+            {
+                r.context("creating a user")??;
             }
         }
         while let Some(r) = tasks.join_next().await {
