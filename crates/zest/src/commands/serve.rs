@@ -54,72 +54,28 @@ impl Daemon {
         shutdown: zest_core::shutdown::Shutdown,
     ) -> Result<tokio::task::JoinHandle<()>> {
         let name = self.name();
+        // Every daemon crate has the same shape: bind, report, run.
+        macro_rules! start {
+            ($daemon:path) => {{
+                let d = <$daemon>::bind(config, store, shutdown)
+                    .await
+                    .with_context(|| format!("starting {name}"))?;
+                for (listener, addr) in d.local_addrs() {
+                    println!("{name}: {listener} on {addr}");
+                }
+                Ok(tokio::spawn(async move {
+                    if let Err(e) = d.run().await {
+                        tracing::error!(error = %e, "{name} stopped");
+                    }
+                }))
+            }};
+        }
         match self {
-            Daemon::Imapd => {
-                let d = imapd::Daemon::bind(config, store, shutdown)
-                    .await
-                    .with_context(|| format!("starting {name}"))?;
-                for (listener, addr) in d.local_addrs() {
-                    println!("{name}: {listener} on {addr}");
-                }
-                Ok(tokio::spawn(async move {
-                    if let Err(e) = d.run().await {
-                        tracing::error!(error = %e, "{name} stopped");
-                    }
-                }))
-            }
-            Daemon::Admin => {
-                let d = admin::Daemon::bind(config, store, shutdown)
-                    .await
-                    .with_context(|| format!("starting {name}"))?;
-                for (listener, addr) in d.local_addrs() {
-                    println!("{name}: {listener} on {addr}");
-                }
-                Ok(tokio::spawn(async move {
-                    if let Err(e) = d.run().await {
-                        tracing::error!(error = %e, "{name} stopped");
-                    }
-                }))
-            }
-            Daemon::Submission => {
-                let d = submission::Daemon::bind(config, store, shutdown)
-                    .await
-                    .with_context(|| format!("starting {name}"))?;
-                for (listener, addr) in d.local_addrs() {
-                    println!("{name}: {listener} on {addr}");
-                }
-                Ok(tokio::spawn(async move {
-                    if let Err(e) = d.run().await {
-                        tracing::error!(error = %e, "{name} stopped");
-                    }
-                }))
-            }
-            Daemon::ManageSieve => {
-                let d = managesieve::Daemon::bind(config, store, shutdown)
-                    .await
-                    .with_context(|| format!("starting {name}"))?;
-                for (listener, addr) in d.local_addrs() {
-                    println!("{name}: {listener} on {addr}");
-                }
-                Ok(tokio::spawn(async move {
-                    if let Err(e) = d.run().await {
-                        tracing::error!(error = %e, "{name} stopped");
-                    }
-                }))
-            }
-            Daemon::Mda => {
-                let d = mda::Daemon::bind(config, store, shutdown)
-                    .await
-                    .with_context(|| format!("starting {name}"))?;
-                for (listener, addr) in d.local_addrs() {
-                    println!("{name}: {listener} on {addr}");
-                }
-                Ok(tokio::spawn(async move {
-                    if let Err(e) = d.run().await {
-                        tracing::error!(error = %e, "{name} stopped");
-                    }
-                }))
-            }
+            Daemon::Imapd => start!(imapd::Daemon),
+            Daemon::Submission => start!(submission::Daemon),
+            Daemon::Mda => start!(mda::Daemon),
+            Daemon::ManageSieve => start!(managesieve::Daemon),
+            Daemon::Admin => start!(admin::Daemon),
         }
     }
 
