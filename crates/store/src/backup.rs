@@ -20,6 +20,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::blobfile::BlobDir;
 use crate::connection::{self, Role};
 use crate::error::{Result, StoreError};
 use crate::migrate::{self, SCHEMA_VERSION};
@@ -84,16 +85,35 @@ fn backup_blocking(live: &Path, dir: &Path) -> Result<BackupManifest> {
         )));
     }
     let partial = dir.join(format!("{BACKUP_DATABASE}.partial"));
-    remove_if_exists(&partial)?;
     let created_at = now();
-    {
-        // A connection of its own: VACUUM INTO reads one snapshot in one read
-        // transaction, which in WAL mode never blocks writers.
-        let conn = connection::open(live, Role::Checkpointer)?;
-        let dest = partial
-            .to_str()
-            .ok_or_else(|| invalid(format!("{} is not valid UTF-8", partial.display())))?;
-        conn.execute("VACUUM INTO ?1", [dest])?;
+    let mut attempt = 0;
+    loop {
+        remove_if_exists(&partial)?;
+        {
+            // A connection of its own: VACUUM INTO reads one snapshot in one read
+            // transaction, which in WAL mode never blocks writers.
+            let conn = connection::open(live, Role::Checkpointer)?;
+            let dest = partial
+                .to_str()
+                .ok_or_else(|| invalid(format!("{} is not valid UTF-8", partial.display())))?;
+            conn.execute("VACUUM INTO ?1", [dest])?;
+        }
+        // A message removed after the snapshot may have lost its body before
+        // it is copied; take a new snapshot then.
+        match inline_blob_files(&partial, &BlobDir::for_database(live)) {
+            Ok(true) => break,
+            Ok(false) if attempt < 3 => attempt += 1,
+            Ok(false) => {
+                remove_if_exists(&partial)?;
+                return Err(StoreError::Internal(
+                    "message bodies kept changing while the backup was taken; try again".into(),
+                ));
+            }
+            Err(e) => {
+                remove_if_exists(&partial)?;
+                return Err(e);
+            }
+        }
     }
     File::open(&partial)?.sync_all()?;
     let (schema_version, tables) = inspect(&partial)?;
@@ -120,6 +140,36 @@ fn backup_blocking(live: &Path, dir: &Path) -> Result<BackupManifest> {
     fs::rename(&partial_manifest, &manifest_path)?;
     sync_dir(dir)?;
     Ok(manifest)
+}
+
+/// Copies the bodies the snapshot keeps in segment files into the snapshot
+/// itself, so that a backup is one self-contained database file. False when a
+/// body no longer matches its hash: its message was removed after the snapshot
+/// and its space released, so the snapshot must be taken again.
+fn inline_blob_files(snapshot: &Path, blobs: &BlobDir) -> Result<bool> {
+    let conn = Connection::open_with_flags(snapshot, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN")?;
+    let files: Vec<(i64, Vec<u8>, String, i64, i64)> = conn
+        .prepare("SELECT id, hash, file, file_offset, size FROM blobs WHERE file IS NOT NULL")?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut update =
+        conn.prepare("UPDATE blobs SET data = ?2, file = NULL, file_offset = NULL WHERE id = ?1")?;
+    for (id, hash, file, offset, size) in files {
+        let bytes = match blobs.read(&file, offset.max(0) as u64, size.max(0) as u64) {
+            Ok(b) => b,
+            Err(_) => return Ok(false),
+        };
+        if Sha256::digest(&bytes).as_slice() != hash.as_slice() {
+            return Ok(false);
+        }
+        update.execute((id, bytes))?;
+    }
+    drop(update);
+    conn.execute_batch("COMMIT")?;
+    Ok(true)
 }
 
 /// Checks a backup directory against its manifest: the snapshot's size and

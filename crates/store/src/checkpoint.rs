@@ -6,13 +6,18 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use crate::blobfile::{BlobDir, ORPHAN_AGE};
 use crate::connection::{self, Role};
 use crate::error::Result;
 
+/// When a running process first looks for blob files no row names, and how
+/// often after that.
+const FIRST_SWEEP: Duration = Duration::from_secs(600);
+const SWEEP_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 /// Checkpoint at most this often while writes go on.
 const INTERVAL: Duration = Duration::from_millis(200);
 /// WAL frames after which a passive checkpoint that could not catch up is
@@ -28,6 +33,7 @@ pub(crate) struct Checkpointer {
 impl Checkpointer {
     pub(crate) fn start(path: &Path) -> Result<Arc<Checkpointer>> {
         let conn = connection::open(path, Role::Checkpointer)?;
+        let blobs = BlobDir::for_database(path);
         let c = Arc::new(Checkpointer {
             dirty: Mutex::new(false),
             cond: Condvar::new(),
@@ -36,7 +42,7 @@ impl Checkpointer {
         let me = c.clone();
         thread::Builder::new()
             .name("zest-store-checkpoint".into())
-            .spawn(move || me.run(conn))?;
+            .spawn(move || me.run(conn, blobs))?;
         Ok(c)
     }
 
@@ -53,7 +59,10 @@ impl Checkpointer {
         self.wrote();
     }
 
-    fn run(self: Arc<Self>, conn: Connection) {
+    fn run(self: Arc<Self>, conn: Connection, blobs: BlobDir) {
+        // Short-lived processes (`zest deliver`) never sweep; a daemon sweeps
+        // a while after it starts and then now and again.
+        let mut next_sweep = Instant::now() + FIRST_SWEEP;
         while !self.stop.load(Ordering::SeqCst) {
             let dirty = match self.dirty.lock() {
                 Ok(guard) => match self
@@ -67,6 +76,14 @@ impl Checkpointer {
             };
             if dirty && let Err(e) = checkpoint(&conn) {
                 tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
+            }
+            if dirty && Instant::now() >= next_sweep {
+                next_sweep = Instant::now() + SWEEP_INTERVAL;
+                match blobs.sweep(&conn, ORPHAN_AGE) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(files = n, "removed blob files no message uses"),
+                    Err(e) => tracing::warn!(error = %e, "sweeping blob files failed"),
+                }
             }
             thread::sleep(INTERVAL);
         }

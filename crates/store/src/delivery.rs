@@ -140,6 +140,7 @@ impl Store {
             duplicates,
             internal_date,
         } = delivery;
+        let blobs = self.inner.blobs.clone();
         self.prepare_and_write(
             move || {
                 // Only the versions something files are stored as blobs.
@@ -150,9 +151,10 @@ impl Store {
                         filings
                             .iter()
                             .any(|f| f.message == i)
-                            .then(|| PreparedMessage::new(raw))
+                            .then(|| PreparedMessage::new_spilled(raw, &blobs))
+                            .transpose()
                     })
-                    .collect();
+                    .collect::<Result<_>>()?;
                 Ok((prepared, filings, outbound, vacations, duplicates))
             },
             move |tx, (prepared, filings, outbound, vacations, duplicates)| {

@@ -5,6 +5,7 @@
 use rusqlite::OptionalExtension;
 
 use crate::Store;
+use crate::blobfile::blob_range;
 use crate::error::{Result, StoreError};
 use crate::message::owned_mailbox;
 use crate::summary::{BodyStructure, Envelope};
@@ -34,7 +35,15 @@ pub struct SearchFields {
 }
 
 /// sent_date, header, text.
-type SearchRow = (Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>);
+type SearchRow = (
+    Option<i64>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    i64,
+    bool,
+    i64,
+    bool,
+);
 
 fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
     serde_json::from_str(json).map_err(|e| StoreError::Internal(format!("cached summary: {e}")))
@@ -87,14 +96,18 @@ impl Store {
         header: bool,
         text: bool,
     ) -> Result<Vec<SearchFields>> {
+        let blobs = self.inner.blobs.clone();
         self.read(move |c| {
             owned_mailbox(c, account, mailbox)?;
             // substr() on a BLOB counts bytes; a NULL body_text means the raw
-            // body is its own text (see message::insert_meta).
+            // body is its own text (see message::insert_meta). A body kept in a
+            // segment file is read from there.
             let mut stmt = c.prepare_cached(
                 "SELECT m.sent_date, \
-                   CASE WHEN ?3 THEN substr(b.data, 1, m.header_size) END, \
-                   CASE WHEN ?4 THEN COALESCE(CAST(m.body_text AS BLOB), substr(b.data, m.header_size + 1)) END \
+                   CASE WHEN ?3 AND b.file IS NULL THEN substr(b.data, 1, m.header_size) END, \
+                   CASE WHEN ?4 THEN COALESCE(CAST(m.body_text AS BLOB), \
+                     CASE WHEN b.file IS NULL THEN substr(b.data, m.header_size + 1) END) END, \
+                   b.id, b.file IS NOT NULL, m.header_size, m.body_text IS NOT NULL \
                  FROM mailbox_messages e JOIN message_meta m ON m.blob_id = e.blob_id \
                  JOIN blobs b ON b.id = e.blob_id WHERE e.mailbox_id = ?1 AND e.uid = ?2",
             )?;
@@ -102,15 +115,34 @@ impl Store {
             for uid in uids {
                 let row: Option<SearchRow> = stmt
                     .query_row((mailbox.0, uid.0, header, text), |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                        ))
                     })
                     .optional()?;
-                if let Some((sent_date, header, text)) = row {
+                if let Some((sent_date, mut head, mut body, blob, in_file, header_size, has_text)) =
+                    row
+                {
+                    if in_file {
+                        let header_size = header_size.max(0) as u64;
+                        if header {
+                            head = blob_range(c, &blobs, blob, 0, header_size)?;
+                        }
+                        if text && !has_text {
+                            body = blob_range(c, &blobs, blob, header_size, u64::MAX)?;
+                        }
+                    }
                     out.push(SearchFields {
                         uid,
                         sent_date,
-                        header,
-                        text: text.map(|t| String::from_utf8_lossy(&t).into_owned()),
+                        header: head,
+                        text: body.map(|t| String::from_utf8_lossy(&t).into_owned()),
                     });
                 }
             }

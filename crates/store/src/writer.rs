@@ -10,9 +10,12 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use std::cell::RefCell;
+
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::blobfile::{BlobDir, BlobFile};
 use crate::error::{Result, StoreError};
 use crate::types::now;
 
@@ -32,11 +35,44 @@ const CHANGE_LOG_RETENTION_SECS: i64 = 3600;
 pub struct Tx<'c> {
     conn: &'c Connection,
     pub(crate) now: i64,
+    blobs: &'c BlobDir,
+    /// Segment ranges named by rows this transaction inserted: kept if it commits.
+    new_files: RefCell<Vec<BlobFile>>,
+    /// Segment ranges whose rows this transaction deleted: released if it commits.
+    dropped_files: RefCell<Vec<(String, u64, u64)>>,
 }
 
 impl<'c> Tx<'c> {
     pub(crate) fn conn(&self) -> &'c Connection {
         self.conn
+    }
+
+    pub(crate) fn blobs(&self) -> &'c BlobDir {
+        self.blobs
+    }
+
+    /// A row naming `file` was inserted.
+    pub(crate) fn file_added(&self, file: BlobFile) {
+        self.new_files.borrow_mut().push(file);
+    }
+
+    /// The row naming a range of segment `name` was deleted.
+    pub(crate) fn file_dropped(&self, name: String, offset: u64, len: u64) {
+        self.dropped_files.borrow_mut().push((name, offset, len));
+    }
+
+    fn mark(&self) -> (usize, usize) {
+        (
+            self.new_files.borrow().len(),
+            self.dropped_files.borrow().len(),
+        )
+    }
+
+    /// A job rolled back to its savepoint: forget its file changes (its new
+    /// files are removed as the guards drop).
+    fn roll_back_to(&self, (added, dropped): (usize, usize)) {
+        self.new_files.borrow_mut().truncate(added);
+        self.dropped_files.borrow_mut().truncate(dropped);
     }
 }
 
@@ -59,6 +95,7 @@ where
     fn run(&mut self, tx: &mut Tx<'_>) {
         let Some(f) = self.f.take() else { return };
         let conn = tx.conn;
+        let mark = tx.mark();
         let r = conn
             .execute_batch("SAVEPOINT job")
             .map_err(StoreError::classify);
@@ -76,6 +113,9 @@ where
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => Err(StoreError::classify(e)),
         };
+        if r.is_err() {
+            tx.roll_back_to(mark);
+        }
         self.result = Some(r);
     }
 
@@ -128,14 +168,18 @@ impl Drop for Announcement {
 
 impl Writer {
     /// Starts the writer thread on `conn`; `on_commit` runs after each durable commit.
-    pub(crate) fn spawn(conn: Connection, on_commit: Box<dyn Fn() + Send>) -> Result<Writer> {
+    pub(crate) fn spawn(
+        conn: Connection,
+        blobs: Arc<BlobDir>,
+        on_commit: Box<dyn Fn() + Send>,
+    ) -> Result<Writer> {
         let (tx, rx) = mpsc::channel();
         let announced = Arc::new(AtomicUsize::new(0));
         let stats = Arc::new(Counters::default());
         let (a, st) = (announced.clone(), stats.clone());
         thread::Builder::new()
             .name("zest-store-writer".into())
-            .spawn(move || run(conn, rx, a, st, on_commit))?;
+            .spawn(move || run(conn, &blobs, rx, a, st, on_commit))?;
         Ok(Writer {
             tx,
             announced,
@@ -200,6 +244,7 @@ impl Writer {
 
 fn run(
     conn: Connection,
+    blobs: &BlobDir,
     rx: mpsc::Receiver<Msg>,
     announced: Arc<AtomicUsize>,
     stats: Arc<Counters>,
@@ -240,7 +285,7 @@ fn run(
             last_prune = Instant::now();
         }
         let jobs = batch.len();
-        let commit = run_batch(&conn, &mut batch, prune);
+        let commit = run_batch(&conn, blobs, &mut batch, prune);
         let committed = commit.is_ok();
         if committed {
             // Counted before any caller hears back, so that whoever learns
@@ -266,9 +311,20 @@ fn run(
     }
 }
 
-fn run_batch(conn: &Connection, batch: &mut [Box<dyn WriteJob>], prune: bool) -> Result<()> {
+fn run_batch(
+    conn: &Connection,
+    blobs: &BlobDir,
+    batch: &mut [Box<dyn WriteJob>],
+    prune: bool,
+) -> Result<()> {
     begin(conn)?;
-    let mut tx = Tx { conn, now: now() };
+    let mut tx = Tx {
+        conn,
+        now: now(),
+        blobs,
+        new_files: RefCell::new(Vec::new()),
+        dropped_files: RefCell::new(Vec::new()),
+    };
     for job in batch.iter_mut() {
         job.run(&mut tx);
     }
@@ -281,7 +337,15 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn WriteJob>], prune: bool) ->
         );
     }
     match conn.execute_batch("COMMIT") {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            for f in tx.new_files.into_inner() {
+                f.keep();
+            }
+            for (name, offset, len) in tx.dropped_files.into_inner() {
+                blobs.release(&name, offset, len);
+            }
+            Ok(())
+        }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             let e = StoreError::classify(e);

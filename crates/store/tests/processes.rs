@@ -13,11 +13,19 @@ use store::{ChangeKind, EmailAddress, FeedItem, Flags, Store, Uid};
 
 const USER: &str = "alice@example.org";
 
+/// Every third message is large enough to be kept in a segment file rather
+/// than in the database, so both paths are covered.
 fn message(tag: &str, n: usize) -> Vec<u8> {
-    format!(
+    let mut m = format!(
         "From: a@example.org\r\nTo: alice@example.org\r\nSubject: {tag} {n}\r\nMessage-ID: <{tag}.{n}@example.org>\r\n\r\nbody {tag} {n}\r\n"
-    )
-    .into_bytes()
+    );
+    if n.is_multiple_of(3) {
+        let line = format!("line of message {tag} {n} .......................................\r\n");
+        while m.len() < 40 * 1024 {
+            m.push_str(&line);
+        }
+    }
+    m.into_bytes()
 }
 
 async fn setup(path: &Path) -> Store {
