@@ -11,7 +11,8 @@ pub type Vars = HashMap<String, Vec<u8>>;
 fn arg_text(a: &Arg) -> Option<Vec<u8>> {
     match a {
         Arg::Atom(s) => Some(s.as_bytes().to_vec()),
-        Arg::Str(b) => Some(b.clone()),
+        // imaptest compares strings as C strings: nothing after a NUL counts.
+        Arg::Str(b) => Some(b.split(|&c| c == 0).next().unwrap_or_default().to_vec()),
         Arg::Nil => Some(b"NIL".to_vec()),
         Arg::List(_) => None,
     }
