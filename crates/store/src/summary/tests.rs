@@ -503,7 +503,7 @@ fn subjects_and_base_subject() {
         ("[a] [b] Re: [c]", "[c]"),
     ];
     for (subject, base) in cases.into_iter().chain(extra) {
-        assert_eq!(text::base_subject(subject), base, "{subject:?}");
+        assert_eq!(subject::base_subject(subject).0, base, "{subject:?}");
     }
     let raw =
         crlf("Subject: =?UTF-8?Q?Re=3A_=5Blist=5D_Fwd=3A?=\n =?ISO-8859-1?Q?caf=E9?= (fwd)\n\n");
@@ -984,5 +984,41 @@ fn adversarial_inputs_stay_fast() {
         ] {
             check(&[head, &v].concat());
         }
+    }
+}
+
+#[test]
+fn search_addresses_drop_comments_and_keep_groups() {
+    let header = b"From: <user-from (comment)@ (comment) domain.org>\r\n\
+To: =?utf-8?q?J=C3=B6rg?= <jorg@example.com>, plain@example.org (Real Name)\r\n\
+Cc: friends: a@example.org, b@example.org;, undisclosed:;\r\n\r\n";
+    // A comment may stand in for the display name (as in ENVELOPE).
+    let from = search_addresses(header, "from");
+    assert_eq!(from.len(), 1);
+    assert!(from[0].ends_with("<user-from@domain.org>"), "{from:?}");
+    assert_eq!(
+        search_addresses(header, "TO"),
+        vec![
+            "Jörg <jorg@example.com>".to_string(),
+            "Real Name <plain@example.org>".to_string()
+        ]
+    );
+    assert_eq!(
+        search_addresses(header, "cc"),
+        vec![
+            "friends".to_string(),
+            "a@example.org".to_string(),
+            "b@example.org".to_string(),
+            "undisclosed".to_string()
+        ]
+    );
+    assert!(search_addresses(header, "bcc").is_empty());
+    // Garbage never panics.
+    for g in [
+        &b"From: <<<@@@>>>,,,;;:\r\n"[..],
+        b"From: \"unterminated\r\n",
+        b"From:",
+    ] {
+        let _ = search_addresses(g, "from");
     }
 }
