@@ -188,6 +188,8 @@ impl Host {
         for (k, v) in &service.env {
             let v = if k.contains("LISTEN") {
                 self.listen(v)
+            } else if k.starts_with("ZEST_") && k.ends_with("_ADDRESS") {
+                self.service_addr(v)
             } else {
                 self.container_path(v)
             };
@@ -218,6 +220,13 @@ impl Host {
             })
             .collect();
         format!("[{}]", mapped.join(", "))
+    }
+
+    /// `service:port` of another container: where that service's process listens.
+    fn service_addr(&mut self, value: &str) -> String {
+        let port: u16 = value.rsplit_once(':').unwrap().1.parse().unwrap();
+        let local = *self.ports.entry(port).or_insert_with(free_port);
+        format!("127.0.0.1:{local}")
     }
 
     fn container_path(&self, v: &str) -> String {

@@ -127,6 +127,7 @@ impl Session {
             Err(r) => return r,
         };
         let recipients = env.recipients.len();
+        let referenced = env.referenced;
         let msg = OutboundMessage {
             sender: env.sender,
             account: Some(account.id),
@@ -143,6 +144,7 @@ impl Session {
         match self.store().enqueue(msg).await {
             Ok(id) => {
                 tracing::info!(queue_id = %id, user = %account.address, recipients, size, "queued");
+                self.mark_submitted(referenced).await;
                 Reply::new(250, "2.0.0", format!("OK queued as {id}"))
             }
             Err(e) => reply::from_store(&e),

@@ -64,6 +64,9 @@ impl Daemon {
             }
         }
         let runner = queue::Runner::new(config.clone(), store.clone(), shutdown.clone())?;
+        let identity = zest_core::submit::SubmitIdentity::load_or_create(&config.data_dir)?;
+        let certificate = tls.resolver().chain().into_iter().next();
+        let burl = burl::Burl::new(&config, &identity, certificate);
         Ok(Daemon {
             shared: Arc::new(Shared {
                 config,
@@ -71,6 +74,7 @@ impl Daemon {
                 auth,
                 tls,
                 limits,
+                burl,
             }),
             listeners,
             runner,

@@ -26,6 +26,8 @@ pub(crate) struct Envelope {
     pub data: Vec<u8>,
     /// BDAT has started; DATA is no longer allowed (RFC 3030 2).
     pub chunked: bool,
+    /// The messages BURL URLs named, marked $Submitted once this one is queued.
+    pub referenced: Vec<crate::burl::Referenced>,
 }
 
 pub(crate) fn now() -> i64 {

@@ -36,6 +36,7 @@ pub(crate) struct Shared {
     pub auth: Arc<Authenticator>,
     pub tls: TlsAcceptor,
     pub limits: Limits,
+    pub burl: Option<crate::burl::Burl>,
 }
 
 impl Shared {
@@ -75,6 +76,8 @@ pub(crate) struct Session {
     /// The reply every chunk of a failed BDAT transaction gets (RFC 3030 4.2).
     pub chunk_error: Option<Reply>,
     pub mode: Mode,
+    /// The connection to imapd BURL uses, kept for the session.
+    pub imap: Option<crate::burl::ImapClient>,
     out: Vec<u8>,
     errors: u32,
     skipping_line: bool,
@@ -97,6 +100,7 @@ pub(crate) async fn serve(
         envelope: None,
         chunk_error: None,
         mode: Mode::Command,
+        imap: None,
         out: Vec::new(),
         errors: 0,
         skipping_line: false,
@@ -113,6 +117,9 @@ pub(crate) async fn serve(
                 Next::Close => {
                     let _ = s.flush(&mut stream).await;
                     let _ = stream.shutdown().await;
+                    if let Some(imap) = s.imap.take() {
+                        imap.logout().await;
+                    }
                     return;
                 }
                 Next::StartTls => {
@@ -315,7 +322,7 @@ impl Session {
                 chunk_size,
                 is_last,
             } => self.bdat(chunk_size, is_last),
-            Request::Burl { uri, is_last } => crate::burl::refuse(self, &uri, is_last),
+            Request::Burl { uri, is_last } => self.burl(uri, is_last).await,
             Request::Rset => {
                 self.envelope = None;
                 self.chunk_error = None;
@@ -379,6 +386,7 @@ impl Session {
         {
             lines.push("AUTH PLAIN LOGIN".into());
         }
+        lines.extend(self.burl_capability());
         lines.push("HELP".into());
         self.reply(Reply::multi(250, lines));
         Next::Continue

@@ -52,6 +52,8 @@ async fn ehlo_advertises_the_lemonade_extensions() {
         release,
         "STARTTLS",
         "AUTH PLAIN LOGIN",
+        // RFC 4468 3.1: BURL is there; its "imap" comes after AUTH.
+        "BURL",
         "HELP",
     ];
     assert_eq!(lines, want);

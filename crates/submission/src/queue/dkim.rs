@@ -2,12 +2,9 @@
 //! the DNS records `zest domain dns` prints, and signing of outgoing mail
 //! with the key of the From: domain.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use mail_auth::common::crypto::{Ed25519Key, RsaKey, Sha256};
 use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::DkimSigner;
-use mail_auth::dkim::generate::DkimKeyPair;
 use mail_parser::MessageParser;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer};
 use store::DkimKey;
@@ -30,90 +27,10 @@ const SIGNED_HEADERS: [&str; 12] = [
     "Content-Transfer-Encoding",
 ];
 
-pub const RSA: &str = "rsa-sha256";
-pub const ED25519: &str = "ed25519-sha256";
-
-/// Makes a key: `kind` is the config's `dkim_algorithm` ("rsa" for RSA 2048,
-/// "ed25519").
-pub fn generate(kind: &str, selector: &str) -> Result<DkimKey, String> {
-    let (algorithm, pair) = match kind {
-        "ed25519" => (ED25519, DkimKeyPair::generate_ed25519()),
-        "rsa" => (RSA, DkimKeyPair::generate_rsa(2048)),
-        other => return Err(format!("unknown DKIM key type {other:?}")),
-    };
-    let pair = pair.map_err(|e| e.to_string())?;
-    Ok(DkimKey {
-        selector: selector.to_string(),
-        algorithm: algorithm.to_string(),
-        private_key: BASE64.encode(pair.private_key()),
-    })
-}
-
-fn der(key: &DkimKey) -> Result<Vec<u8>, String> {
-    BASE64
-        .decode(key.private_key.trim())
-        .map_err(|e| format!("stored DKIM key is not base64: {e}"))
-}
-
-/// The DKIM TXT record's value: "v=DKIM1; k=rsa; p=...".
-pub fn txt_value(key: &DkimKey) -> Result<String, String> {
-    let der = der(key)?;
-    let (k, public) = match key.algorithm.as_str() {
-        RSA => {
-            let k =
-                RsaKey::<Sha256>::from_key_der(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der)))
-                    .map_err(|e| e.to_string())?;
-            ("rsa", spki_rsa(&k.public_key()))
-        }
-        ED25519 => {
-            let k = Ed25519Key::from_pkcs8_der(&der).map_err(|e| e.to_string())?;
-            ("ed25519", k.public_key())
-        }
-        other => return Err(format!("unknown DKIM algorithm {other:?}")),
-    };
-    Ok(format!("v=DKIM1; k={k}; p={}", BASE64.encode(public)))
-}
-
-/// An RSAPublicKey wrapped as SubjectPublicKeyInfo, the form every verifier
-/// takes in p= (what `openssl rsa -pubout` prints).
-fn spki_rsa(pkcs1: &[u8]) -> Vec<u8> {
-    fn len(n: usize) -> Vec<u8> {
-        if n < 0x80 {
-            vec![n as u8]
-        } else {
-            let bytes: Vec<u8> = n
-                .to_be_bytes()
-                .into_iter()
-                .skip_while(|b| *b == 0)
-                .collect();
-            let mut v = vec![0x80 | bytes.len() as u8];
-            v.extend(bytes);
-            v
-        }
-    }
-    const ALGORITHM: [u8; 15] = [
-        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
-    ];
-    let mut bits = vec![0x03];
-    bits.extend(len(pkcs1.len() + 1));
-    bits.push(0);
-    bits.extend_from_slice(pkcs1);
-    let mut out = vec![0x30];
-    out.extend(len(ALGORITHM.len() + bits.len()));
-    out.extend_from_slice(&ALGORITHM);
-    out.extend(bits);
-    out
-}
-
-/// A TXT value as quoted strings of at most 255 bytes (RFC 1035 3.3.14).
-pub fn quoted_strings(value: &str) -> String {
-    value
-        .as_bytes()
-        .chunks(255)
-        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+// Key making and the published records live in `zest_core::dkim`, shared
+// with the admin dashboard.
+use zest_core::dkim::der;
+pub use zest_core::dkim::{ED25519, RSA, generate, quoted_strings, txt_value};
 
 /// The records to publish for `domain`, as zone-file lines.
 pub fn dns_records(
@@ -121,23 +38,10 @@ pub fn dns_records(
     hostname: &str,
     key: Option<&DkimKey>,
 ) -> Result<Vec<String>, String> {
-    let mut out = vec![
-        format!("{domain}.\tIN\tMX\t10 {hostname}."),
-        format!("{domain}.\tIN\tTXT\t{}", quoted_strings("v=spf1 mx -all")),
-    ];
-    if let Some(k) = key {
-        out.push(format!(
-            "{}._domainkey.{domain}.\tIN\tTXT\t{}",
-            k.selector,
-            quoted_strings(&txt_value(k)?)
-        ));
-    }
-    out.push(format!(
-        "_dmarc.{domain}.\tIN\tTXT\t{}",
-        quoted_strings(&format!(
-            "v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}"
-        ))
-    ));
+    let mut out: Vec<String> = zest_core::dkim::records(domain, hostname, key)?
+        .iter()
+        .map(zest_core::dkim::Record::zone_line)
+        .collect();
     out.push(format!(
         "_mta-sts.{domain}.\tIN\tTXT\t{}",
         quoted_strings(&format!(
@@ -220,16 +124,6 @@ mod tests {
     use super::*;
     use mail_auth::common::parse::TxtRecordParser;
     use mail_auth::common::verify::DomainKey;
-
-    #[test]
-    fn strings_split_at_255_bytes() {
-        let v = "a".repeat(600);
-        let q = quoted_strings(&v);
-        let parts: Vec<&str> = q.split(' ').collect();
-        assert_eq!(parts.len(), 3);
-        assert_eq!(parts[0].len(), 257);
-        assert_eq!(parts[2].len(), 92);
-    }
 
     #[test]
     fn generated_keys_sign_and_publish() {
