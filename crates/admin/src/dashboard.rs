@@ -1,4 +1,5 @@
-//! The admin's dashboard: services, counts and the DNS records to publish.
+//! The admin's dashboard: services, counts, the DNS records to publish and
+//! what DNS says about them now.
 //! Other users land on their own account page.
 
 use std::time::Duration;
@@ -26,15 +27,9 @@ struct Listener {
 struct DomainDns {
     domain: String,
     records: Vec<dns::Record>,
-    dkim: Option<DkimInfo>,
-}
-
-/// Where a domain's DKIM public key goes; its value is what
-/// `zest domain dns DOMAIN` prints (derived from the private key).
-#[derive(Serialize)]
-struct DkimInfo {
-    name: String,
-    algorithm: String,
+    has_dkim: bool,
+    /// Why the records could not be made (a stored key that does not load).
+    error: Option<String>,
 }
 
 /// Whether something accepts connections on `addr` (a wildcard address is
@@ -84,21 +79,25 @@ pub async fn index(State(app): State<AppState>, viewer: Viewer) -> AppResult<Res
     let counts = app.store.server_counts().await?;
     let mut dns = Vec::new();
     for d in app.store.list_domains().await? {
-        let dkim = app.store.dkim_key(&d.name).await?.map(|k| DkimInfo {
-            name: format!("{}._domainkey.{}.", k.selector, d.name),
-            algorithm: k.algorithm,
-        });
+        let key = app.store.dkim_key(&d.name).await?;
+        let (records, error) = match dns::records(&d.name, &app.config.hostname, key.as_ref()) {
+            Ok(r) => (r, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
         dns.push(DomainDns {
-            records: dns::records(&d.name, &app.config.hostname),
-            dkim,
+            records,
+            has_dkim: key.is_some(),
+            error,
             domain: d.name,
         });
     }
+    let mut sets: Vec<&mut Vec<dns::Record>> = dns.iter_mut().map(|d| &mut d.records).collect();
+    let checked = dns::check(&app.config.dns, &mut sets).await;
     Ok(render::page(
         &app.env,
         &viewer,
         "dashboard.html",
-        context! { daemons => value(&daemons), counts => value(&counts), dns => value(&dns) },
+        context! { daemons => value(&daemons), counts => value(&counts), dns => value(&dns), dns_checked => checked },
     )?
     .into_response())
 }

@@ -10,7 +10,9 @@ use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dmarc::Policy;
 use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::spf::verify::SpfParameters;
-use mail_auth::{AuthenticatedMessage, AuthenticationResults, DmarcResult, MessageAuthenticator};
+use mail_auth::{
+    AuthenticatedMessage, AuthenticationResults, DmarcOutput, DmarcResult, MessageAuthenticator,
+};
 
 use crate::session::Reply;
 
@@ -24,9 +26,13 @@ pub(crate) struct Verifier {
 }
 
 impl Verifier {
-    /// Uses the system's resolver configuration (/etc/resolv.conf).
-    pub(crate) fn new(hostname: &str, reject_dmarc: bool) -> Option<Verifier> {
-        match MessageAuthenticator::new_system_conf() {
+    /// Asks the resolvers `[dns] servers` names, else the system's.
+    pub(crate) fn new(
+        hostname: &str,
+        reject_dmarc: bool,
+        dns: &zest_core::config::DnsConfig,
+    ) -> Option<Verifier> {
+        match zest_core::dns::authenticator(dns) {
             Ok(authenticator) => Some(Verifier {
                 authenticator,
                 hostname: hostname.to_string(),
@@ -80,11 +86,15 @@ impl Verifier {
             .authenticator
             .verify_dmarc(DmarcParameters::new(&message, &dkim, sender_domain, &spf))
             .await;
+        let dmarc = dmarc_outcome(dmarc);
         let fails = |r: &DmarcResult| matches!(r, DmarcResult::Fail(_));
+        let passes = |r: &DmarcResult| *r == DmarcResult::Pass;
         if self.reject_dmarc
+            && dmarc.dmarc_record().is_some()
             && dmarc.policy() == Policy::Reject
-            && fails(dmarc.dkim_result())
-            && fails(dmarc.spf_result())
+            && !passes(dmarc.dkim_result())
+            && !passes(dmarc.spf_result())
+            && (fails(dmarc.dkim_result()) || fails(dmarc.spf_result()))
         {
             return Err(Reply::new(
                 550,
@@ -92,10 +102,36 @@ impl Verifier {
                 "rejected by the sender domain's DMARC policy",
             ));
         }
-        let header = AuthenticationResults::new(host)
-            .with_dkim_results(&dkim, message.from())
+        let mut header = AuthenticationResults::new(host).with_dkim_results(&dkim, message.from());
+        if dkim.is_empty() {
+            // RFC 8601 2.7.1: "none" when the message carries no signature.
+            header = AuthenticationResults::new(host);
+            let mut with_none = header.with_spf_mailfrom_result(&spf, ip, mail_from, helo);
+            with_none = with_none.with_dmarc_result(&dmarc);
+            let text = with_none.to_header();
+            return Ok(text.replacen(
+                &format!("Authentication-Results: {host};"),
+                &format!("Authentication-Results: {host};\r\n\tdkim=none;"),
+                1,
+            ));
+        }
+        header = header
             .with_spf_mailfrom_result(&spf, ip, mail_from, helo)
             .with_dmarc_result(&dmarc);
         Ok(header.to_header())
+    }
+}
+
+/// RFC 7489 6.6.2: with a DMARC record published, a message that passes
+/// neither aligned SPF nor aligned DKIM fails DMARC. mail-auth 0.7 leaves
+/// both results at "none" when neither method passed at all; say "fail".
+fn dmarc_outcome(dmarc: DmarcOutput) -> DmarcOutput {
+    let unset = |r: &DmarcResult| *r == DmarcResult::None;
+    if dmarc.dmarc_record().is_some() && unset(dmarc.spf_result()) && unset(dmarc.dkim_result()) {
+        dmarc
+            .with_spf_result(DmarcResult::Fail(mail_auth::Error::NotAligned))
+            .with_dkim_result(DmarcResult::Fail(mail_auth::Error::NotAligned))
+    } else {
+        dmarc
     }
 }

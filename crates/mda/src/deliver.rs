@@ -139,7 +139,7 @@ impl Mda {
                 Outcome::Delivered
             }
             Err(StoreError::OverQuota) => Outcome::OverQuota,
-            Err(StoreError::DiskFull) => Outcome::DiskFull,
+            Err(e) if disk_full(&e) => Outcome::DiskFull,
             Err(e) => {
                 tracing::warn!(rcpt = %rcpt.rcpt, error = %e, "delivery failed");
                 Outcome::Temporary(e.to_string())
@@ -181,7 +181,7 @@ impl Mda {
 
     /// Adds what delivering message `message` of `delivery` to `rcpt` does.
     /// An error is temporary.
-    fn plan<'a>(
+    pub(crate) fn plan<'a>(
         &'a self,
         from: &'a str,
         rcpt: &'a LocalRecipient,
@@ -401,9 +401,9 @@ impl Mda {
 }
 
 /// A delivery being planned, and whether the script refused the message.
-struct Plan {
-    delivery: Delivery,
-    reject: Option<String>,
+pub(crate) struct Plan {
+    pub(crate) delivery: Delivery,
+    pub(crate) reject: Option<String>,
 }
 
 type Compiled = Result<Arc<sieve::Sieve>, String>;
@@ -427,6 +427,20 @@ fn add_x_loop(raw: &[u8], address: &str) -> Vec<u8> {
     let mut out = format!("X-Loop: {address}\r\n").into_bytes();
     out.extend_from_slice(raw);
     out
+}
+
+/// The disk (or the process's file size or disk quota limit) cannot take
+/// the message: 452 4.3.1 rather than a generic temporary failure.
+pub(crate) fn disk_full(e: &StoreError) -> bool {
+    use std::io::ErrorKind;
+    match e {
+        StoreError::DiskFull => true,
+        StoreError::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::StorageFull | ErrorKind::FileTooLarge | ErrorKind::QuotaExceeded
+        ),
+        _ => false,
+    }
 }
 
 fn now() -> i64 {

@@ -4,6 +4,7 @@
 //! and storing the result durably before saying so.
 
 mod auth;
+mod batch;
 mod deliver;
 mod session;
 mod sieve;
@@ -17,6 +18,7 @@ use zest_core::limits::{ConnectionLimiter, Limits};
 use zest_core::shutdown::Shutdown;
 use zest_core::tls::TlsAcceptor;
 
+pub use batch::BatchOutcome;
 pub use deliver::{LocalRecipient, Mda, Outcome, RecipientCheck};
 
 /// A message handed over locally (`zest deliver`): line ends made CRLF, and
@@ -85,7 +87,7 @@ impl Daemon {
             Some(TlsAcceptor::load(&config)?)
         };
         let verifier = (config.mda.verify_auth && !smtp.is_empty())
-            .then(|| auth::Verifier::new(&config.hostname, config.mda.reject_dmarc))
+            .then(|| auth::Verifier::new(&config.hostname, config.mda.reject_dmarc, &config.dns))
             .flatten()
             .map(Arc::new);
         let limits = Limits::from(config.as_ref());

@@ -441,3 +441,80 @@ async fn a_list_store_failure_is_temporary() {
     assert!(s.messages("alice@example.org", "INBOX").await.is_empty());
     let _ = StoreError::Closed;
 }
+
+#[tokio::test]
+async fn example_5_unsafe_attachments_are_enclosed_with_a_warning() {
+    // RFC 6134 2.9.5: attachment file names checked against a server list
+    // with the MIME parts extension (RFC 5703).
+    let s = start(&["alice@example.org"]).await;
+    let uri = list(&s, "BadFileNameExts", None, &["invoice.exe", "setup.scr"]).await;
+    s.script(
+        "alice@example.org",
+        &format!(
+            r#"require ["extlists", "foreverypart", "mime", "enclose"];
+
+foreverypart
+{{
+  if header :mime :param "filename"
+     :list ["Content-Type", "Content-Disposition"]
+       "{uri}"
+  {{
+    # these attachment types are executable
+    enclose :subject "Warning" text:
+WARNING! The enclosed message has attachments that might be unsafe.
+These attachment types may contain a computer virus program
+that can infect your computer and potentially damage your data.
+
+Before clicking on these message attachments, you should verify
+with the sender that this message was sent intentionally, and
+that the attachments are safe to open.
+.
+;
+    break;
+  }}
+}}
+"#
+        ),
+    )
+    .await;
+    let with_attachment = |subject: &str, filename: &str| {
+        format!(
+            "From: x@example.net\r\nTo: alice@example.org\r\nSubject: {subject}\r\n\
+             Message-ID: <{subject}@example.net>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+             --b1\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n\
+             --b1\r\nContent-Type: application/octet-stream\r\n\
+             Content-Disposition: attachment; filename=\"{filename}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n\
+             --b1--\r\n"
+        )
+    };
+    s.deliver(
+        "x@example.net",
+        "alice@example.org",
+        &with_attachment("bad", "Invoice.EXE"),
+    )
+    .await;
+    s.deliver(
+        "x@example.net",
+        "alice@example.org",
+        &with_attachment("good", "report.pdf"),
+    )
+    .await;
+    let inbox = s.messages("alice@example.org", "INBOX").await;
+    assert_eq!(inbox.len(), 2);
+    let warned = String::from_utf8_lossy(&inbox[0].1).to_string();
+    assert_eq!(subject_of(&inbox[0].1), "Warning", "{warned}");
+    assert!(
+        warned.contains("WARNING! The enclosed message has attachments that might be unsafe."),
+        "{warned}"
+    );
+    assert!(warned.contains("message/rfc822"), "{warned}");
+    assert!(
+        warned.contains("Subject: bad"),
+        "the original is enclosed: {warned}"
+    );
+    assert_eq!(subject_of(&inbox[1].1), "good");
+    assert!(!String::from_utf8_lossy(&inbox[1].1).contains("WARNING"));
+    assert_eq!(last_error(&s, "alice@example.org").await, None);
+}

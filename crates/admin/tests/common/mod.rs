@@ -23,6 +23,8 @@ pub struct Server {
     pub https: Option<SocketAddr>,
     pub store: Store,
     pub dir: tempfile::TempDir,
+    /// The DNS the dashboard asks (`[dns] servers`); empty until a test adds records.
+    pub zone: zest_core::dns::fixture::ZoneServer,
     shutdown: Shutdown,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -62,6 +64,8 @@ pub async fn start_with(tls: bool) -> Server {
     ] {
         *l = Listen::new(vec![]);
     }
+    let zone = zest_core::dns::fixture::ZoneServer::start().await.unwrap();
+    config.dns.servers = vec![zone.addr()];
     let store = Store::open(&config.db_path()).await.unwrap();
     store.create_domain("example.org").await.unwrap();
     for (a, admin) in [(ADMIN, true), (ALICE, false), (BOB, false)] {
@@ -86,6 +90,7 @@ pub async fn start_with(tls: bool) -> Server {
         https,
         store,
         dir,
+        zone,
         shutdown,
         task: Some(task),
     }

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use zest_core::limits::Limits;
 
 use crate::auth::Verifier;
+use crate::batch::BatchOutcome;
 use crate::deliver::{LocalRecipient, Mda, Outcome, RecipientCheck};
 pub(crate) use reply::Reply;
 
@@ -538,6 +539,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
             }
         }
         raw.extend_from_slice(&body);
+        if self.mode == Mode::Smtp {
+            // What is queued for a recipient delivered later: without the
+            // Return-Path line, which that delivery adds again.
+            let requeue = raw
+                .iter()
+                .position(|b| *b == b'\n')
+                .and_then(|nl| raw.get(nl + 1..))
+                .unwrap_or_default();
+            let outcome = self
+                .shared
+                .mda
+                .deliver_batch(&tx.from, &tx.rcpts, &raw, requeue, tx.smtputf8)
+                .await;
+            let reply = smtp_reply(&outcome, &tx.rcpts);
+            self.reply(reply);
+            return;
+        }
         let raw = Arc::new(raw);
         // Every recipient's delivery runs at once so their commits share an fsync.
         let mut tasks = Vec::with_capacity(tx.rcpts.len());
@@ -554,17 +572,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
                     .unwrap_or_else(|e| Outcome::Temporary(format!("delivery task: {e}"))),
             );
         }
-        match self.mode {
-            Mode::Lmtp => {
-                for (o, r) in outcomes.iter().zip(&tx.rcpts) {
-                    let reply = outcome_reply(o, r);
-                    self.reply(reply);
-                }
-            }
-            Mode::Smtp => {
-                let reply = smtp_reply(&outcomes, &tx.rcpts);
-                self.reply(reply);
-            }
+        for (o, r) in outcomes.iter().zip(&tx.rcpts) {
+            let reply = outcome_reply(o, r);
+            self.reply(reply);
         }
     }
 }
@@ -579,33 +589,25 @@ fn outcome_reply(o: &Outcome, r: &LocalRecipient) -> Reply {
     }
 }
 
-/// SMTP has one reply for all recipients: delivered if any was; else the
-/// first failure. A recipient whose script rejects while others take the
-/// message is logged (the message is not filed for them).
-fn smtp_reply(outcomes: &[Outcome], rcpts: &[LocalRecipient]) -> Reply {
-    if outcomes.iter().all(|o| *o == Outcome::Delivered) {
-        return Reply::new(250, [2, 0, 0], "OK: queued");
-    }
-    let temporary = outcomes
-        .iter()
-        .zip(rcpts)
-        .find(|(o, _)| !matches!(o, Outcome::Delivered | Outcome::Rejected(_)));
-    if let Some((o, r)) = temporary {
-        // Some were delivered: the retry may deliver those twice, which is
-        // better than losing the others.
-        return outcome_reply(o, r);
-    }
-    if outcomes.contains(&Outcome::Delivered) {
-        for (o, r) in outcomes.iter().zip(rcpts) {
-            if let Outcome::Rejected(reason) = o {
-                tracing::info!(rcpt = %r.rcpt, %reason, "sieve rejected the message for one recipient");
+/// SMTP has one reply for all recipients (see [`Mda::deliver_batch`]).
+fn smtp_reply(outcome: &BatchOutcome, rcpts: &[LocalRecipient]) -> Reply {
+    match outcome {
+        BatchOutcome::Accepted {
+            queued, rejected, ..
+        } => {
+            for (rcpt, reason) in rejected {
+                tracing::info!(%rcpt, %reason, "sieve rejected the message for one recipient");
+            }
+            if queued.is_empty() {
+                Reply::new(250, [2, 0, 0], "OK: delivered")
+            } else {
+                Reply::new(250, [2, 0, 0], "OK: queued")
             }
         }
-        return Reply::new(250, [2, 0, 0], "OK");
-    }
-    match outcomes.first().zip(rcpts.first()) {
-        Some((o, r)) => outcome_reply(o, r),
-        None => Reply::new(554, [5, 5, 1], "no valid recipients"),
+        BatchOutcome::Refused(o) => match rcpts.first() {
+            Some(r) => outcome_reply(o, r),
+            None => Reply::new(554, [5, 5, 1], "no valid recipients"),
+        },
     }
 }
 

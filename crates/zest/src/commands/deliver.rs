@@ -5,7 +5,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use mda::{Mda, Outcome, RecipientCheck};
+use mda::{BatchOutcome, Mda, Outcome, RecipientCheck};
 
 use super::App;
 use crate::cli::DeliverArgs;
@@ -43,10 +43,50 @@ pub async fn run(app: &App, args: DeliverArgs) -> Result<ExitCode> {
     };
     let mda = Mda::new(&app.config, store);
     let raw = mda::local_message(&app.config.hostname, &from, &input);
+    // Every recipient is looked up first: a lookup that fails temporarily
+    // fails the whole call before anything is stored, so the caller's retry
+    // cannot deliver twice.
     let mut worst = 0u8;
+    let mut local = Vec::new();
     for to in &args.to {
-        let code = match mda.check_recipient(to).await {
-            RecipientCheck::Local(rcpt) => match mda.deliver(&from, &rcpt, &raw).await {
+        match mda.check_recipient(to).await {
+            RecipientCheck::Local(rcpt) => local.push(rcpt),
+            RecipientCheck::Unknown | RecipientCheck::NotLocal => {
+                eprintln!("zest deliver: {to}: no such user here");
+                worst = EX_NOUSER;
+            }
+            RecipientCheck::Temporary(e) => {
+                eprintln!("zest deliver: {to}: temporary failure: {e}");
+                return Ok(ExitCode::from(EX_TEMPFAIL));
+            }
+        }
+    }
+    if local.is_empty() {
+        return Ok(ExitCode::from(worst));
+    }
+    // One transaction for all recipients, as for inbound SMTP: a recipient
+    // that cannot take the message now (over quota) while others can is
+    // queued for redelivery instead of failing the call.
+    let requeue = raw
+        .iter()
+        .position(|b| *b == b'\n')
+        .and_then(|nl| raw.get(nl + 1..))
+        .unwrap_or_default();
+    match mda.deliver_batch(&from, &local, &raw, requeue, false).await {
+        BatchOutcome::Accepted {
+            queued, rejected, ..
+        } => {
+            for to in queued {
+                eprintln!("zest deliver: {to}: cannot take it now; queued for redelivery");
+            }
+            for (to, reason) in rejected {
+                eprintln!("zest deliver: {to}: rejected: {reason}");
+                worst = EX_NOUSER;
+            }
+        }
+        BatchOutcome::Refused(outcome) => {
+            let to = args.to.join(", ");
+            return Ok(ExitCode::from(match outcome {
                 Outcome::Delivered => 0,
                 Outcome::Rejected(reason) => {
                     eprintln!("zest deliver: {to}: rejected: {reason}");
@@ -64,21 +104,7 @@ pub async fn run(app: &App, args: DeliverArgs) -> Result<ExitCode> {
                     eprintln!("zest deliver: {to}: over quota");
                     EX_TEMPFAIL
                 }
-            },
-            RecipientCheck::Unknown | RecipientCheck::NotLocal => {
-                eprintln!("zest deliver: {to}: no such user here");
-                EX_NOUSER
-            }
-            RecipientCheck::Temporary(e) => {
-                eprintln!("zest deliver: {to}: temporary failure: {e}");
-                EX_TEMPFAIL
-            }
-        };
-        // A temporary failure wins: the caller retries.
-        if code == EX_TEMPFAIL {
-            worst = EX_TEMPFAIL;
-        } else if worst != EX_TEMPFAIL && code != 0 {
-            worst = code;
+            }));
         }
     }
     Ok(ExitCode::from(worst))
