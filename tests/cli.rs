@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -57,15 +59,7 @@ impl Zest {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_zest"));
-        c.arg("--config").arg(self.path("zest.toml")).args(args);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("ZEST_") || k == "RUST_LOG" {
-                c.env_remove(k);
-            }
-        }
-        c.current_dir(self.dir.path());
-        c
+        common::zest(&self.path("zest.toml"), self.dir.path(), args)
     }
 
     fn run(&self, args: &[&str]) -> Run {

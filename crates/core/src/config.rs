@@ -32,6 +32,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub log: LogConfig,
     pub sieve: SieveConfig,
+    pub dns: DnsConfig,
 }
 
 impl Default for Config {
@@ -49,8 +50,18 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             sieve: SieveConfig::default(),
+            dns: DnsConfig::default(),
         }
     }
+}
+
+/// Where DNS questions go (SPF/DKIM/DMARC checks of inbound mail, the admin
+/// dashboard's record check).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnsConfig {
+    /// Resolvers as `ip:port`; empty: the system's (/etc/resolv.conf).
+    pub servers: Vec<std::net::SocketAddr>,
 }
 
 /// Empty paths mean "generate a self-signed certificate in data_dir".
@@ -100,6 +111,9 @@ pub struct SubmissionConfig {
     pub delay_notify_secs: u64,
     /// Key type `zest domain add` generates for DKIM: "rsa" (2048 bits) or "ed25519".
     pub dkim_algorithm: String,
+    /// imapd `host:port` that BURL fetches URLs from; empty: the first
+    /// `imap.listen` address (an unspecified address meaning loopback).
+    pub imap_address: String,
 }
 
 impl Default for SubmissionConfig {
@@ -114,6 +128,7 @@ impl Default for SubmissionConfig {
             queue_lifetime_secs: 5 * 24 * 3600,
             delay_notify_secs: 4 * 3600,
             dkim_algorithm: "rsa".into(),
+            imap_address: String::new(),
         }
     }
 }
@@ -398,6 +413,11 @@ impl Config {
             }
         }
 
+        if !self.submission.imap_address.is_empty()
+            && let Err(reason) = check_host_port(&self.submission.imap_address)
+        {
+            return fail("submission.imap_address", reason);
+        }
         if !matches!(self.submission.dkim_algorithm.as_str(), "rsa" | "ed25519") {
             return fail(
                 "submission.dkim_algorithm",
@@ -906,6 +926,10 @@ mod tests {
             (
                 "[submission]\nrelay_host = \"smtp.example.net\"\n",
                 "submission.relay_host: \"smtp.example.net\" is not host:port",
+            ),
+            (
+                "[submission]\nimap_address = \"imapd\"\n",
+                "submission.imap_address: \"imapd\" is not host:port",
             ),
             (
                 "[submission]\nroutes = { \"a b\" = \"h:1\" }\n",

@@ -4,12 +4,15 @@
 pub mod auth;
 pub mod config;
 pub mod contacts;
+pub mod dkim;
+pub mod dns;
 pub mod error;
 pub mod limits;
 pub mod logging;
 pub mod secret;
 pub mod shutdown;
 pub mod sieve;
+pub mod submit;
 pub mod tls;
 
 pub use error::Error;

@@ -15,7 +15,7 @@ pub use extlist::{ADDRBOOK_URN_PREFIX, EXTLISTS_SCHEMES, ExtListName, ListNameEr
 
 /// The Sieve extensions Zest accepts in `require` and allows at run time: the
 /// Lemonade set (RFC 5550 2.6 and its references) as far as sieve-rs implements
-/// it, plus extlists (RFC 6134). `comparator-i;unicode-casemap` folds case
+/// it, plus extlists (RFC 6134) and the MIME part tests and actions (RFC 5703). `comparator-i;unicode-casemap` folds case
 /// with the patched sieve-rs in vendor/sieve-rs (PATCHES.md).
 const EXTENSIONS: &[&str] = &[
     "fileinto",
@@ -41,6 +41,12 @@ const EXTENSIONS: &[&str] = &[
     "mailboxid",
     "special-use",
     "extlists",
+    // RFC 5703: MIME parts (RFC 6134 2.9.5 scans attachments with them).
+    "foreverypart",
+    "mime",
+    "replace",
+    "enclose",
+    "extracttext",
     "regex",
     "comparator-i;octet",
     "comparator-i;ascii-casemap",

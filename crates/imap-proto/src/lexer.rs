@@ -411,6 +411,11 @@ impl<'a> Reader<'a> {
                 None | Some(b'\r') | Some(b'\n') => return self.err("Unterminated quoted string"),
                 Some(b'"') => {
                     self.pos += 1;
+                    // RFC 9051 / RFC 6855 3: with UTF-8 on, 8-bit quoted text
+                    // must be UTF-8.
+                    if self.limits.utf8 && !out.is_ascii() && std::str::from_utf8(&out).is_err() {
+                        return self.err("Invalid UTF-8 in quoted string");
+                    }
                     return Ok(out);
                 }
                 Some(b'\\') => {

@@ -90,6 +90,25 @@ impl SequenceSet {
         SequenceSet::Ranges(ranges)
     }
 
+    /// A set listing `values` in the order given (a sorted result, RFC 5267 3.2):
+    /// only ascending runs of consecutive numbers become ranges.
+    pub fn from_ordered(values: impl IntoIterator<Item = u32>) -> SequenceSet {
+        let mut ranges: Vec<SeqRange> = Vec::new();
+        for n in values {
+            if let Some(SeqRange {
+                end: SeqBound::Value(end),
+                ..
+            }) = ranges.last_mut()
+                && end.checked_add(1) == Some(n)
+            {
+                *end = n;
+                continue;
+            }
+            ranges.push(SeqRange::single(n));
+        }
+        SequenceSet::Ranges(ranges)
+    }
+
     /// The set as sorted, merged, inclusive ranges once `*` means `largest`.
     /// `$` resolves to nothing; the session substitutes the saved result first.
     pub fn resolve(&self, largest: u32) -> Vec<(u32, u32)> {

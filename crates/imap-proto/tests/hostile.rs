@@ -281,8 +281,18 @@ const WORDS: &[&str] = &[
     "1-Jan-2000",
     "MODSEQ",
     "CATENATE",
+    "CONVERT ",
+    "CONVERSIONS ",
+    "BINARY.PEEK[1]",
+    "BINARY.SIZE[",
     "TEXT",
     "URL",
+    "SORT ",
+    "THREAD ",
+    "CANCELUPDATE ",
+    "REVERSE ",
+    "PARTIAL ",
+    "UPDATE",
 ];
 
 proptest! {

@@ -7,6 +7,9 @@ mod listener;
 mod reply;
 mod search;
 mod session;
+mod sort;
+mod thread;
+mod urlauth;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +30,11 @@ pub enum Error {
     },
     #[error(transparent)]
     Core(#[from] zest_core::Error),
+    #[error("cannot read or create the submission secret in {dir}: {source}")]
+    SubmitSecret {
+        dir: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What every session of the daemon shares.
@@ -40,6 +48,10 @@ pub(crate) struct Shared {
     pub connections: ConnectionLimiter,
     pub snapshots: session::selected::Snapshots,
     pub recent: session::selected::RecentClaims,
+    /// The submission server's login (`$submit`) for BURL's URLFETCH.
+    pub submit: zest_core::submit::SubmitIdentity,
+    /// Failed `$submit` logins, limited like any account's.
+    pub submit_limiter: zest_core::auth::LoginLimiter,
 }
 
 /// The IMAP daemon: its bound listeners and what sessions share.
@@ -72,7 +84,18 @@ impl Daemon {
                 listeners.push((name, l, implicit));
             }
         }
+        let submit = zest_core::submit::SubmitIdentity::load_or_create(&config.data_dir).map_err(
+            |source| Error::SubmitSecret {
+                dir: config.data_dir.clone(),
+                source,
+            },
+        )?;
         let shared = Arc::new(Shared {
+            submit,
+            submit_limiter: zest_core::auth::LoginLimiter::new(
+                &config.auth,
+                Arc::new(zest_core::auth::SystemClock),
+            ),
             auth: Authenticator::new(store.clone(), &config.auth),
             connections: ConnectionLimiter::new(limits.max_connections_per_ip),
             snapshots: Default::default(),

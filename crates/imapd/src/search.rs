@@ -57,10 +57,12 @@ pub struct Candidate<'a> {
     pub headers: Vec<(String, String)>,
     /// Lower-cased decoded body text.
     pub text: String,
+    /// The raw header, for the address keys.
+    raw_header: Option<&'a [u8]>,
 }
 
 impl<'a> Candidate<'a> {
-    pub fn new(seq: u32, msg: &'a Msg, fields: Option<&SearchFields>) -> Candidate<'a> {
+    pub fn new(seq: u32, msg: &'a Msg, fields: Option<&'a SearchFields>) -> Candidate<'a> {
         let headers = fields
             .and_then(|f| f.header.as_deref())
             .map(store::summary::decoded_fields)
@@ -80,12 +82,27 @@ impl<'a> Candidate<'a> {
             sent_date: fields.and_then(|f| f.sent_date).map(|d| d + offset),
             headers,
             text,
+            raw_header: fields.and_then(|f| f.header.as_deref()),
         }
+    }
+
+    /// FROM, TO, CC and BCC match the field as written or its addresses as
+    /// `name <local@domain>`, so that comments and quoting inside an address
+    /// do not hide it.
+    fn address_contains(&self, name: &str, needle: &str) -> bool {
+        self.header_contains(name, needle)
+            || (!needle.is_empty()
+                && self.raw_header.is_some_and(|h| {
+                    store::summary::search_addresses(h, name)
+                        .iter()
+                        .any(|a| a.to_lowercase().contains(needle))
+                }))
     }
 
     fn header_contains(&self, name: &str, needle: &str) -> bool {
         self.headers.iter().any(|(n, v)| {
-            n.eq_ignore_ascii_case(name) && (needle.is_empty() || v.to_lowercase().contains(needle))
+            // I18NLEVEL=1 (RFC 5255 4): header fields compare under i;unicode-casemap.
+            n.eq_ignore_ascii_case(name) && crate::sort::casemap::contains(v, needle)
         })
     }
 
@@ -156,10 +173,10 @@ pub fn matches(key: &SearchKey, c: &Candidate<'_>, ctx: &Context) -> bool {
         K::SentSince(d) => sent.is_some_and(|s| s >= d.days_since_epoch()),
         K::Larger(n) => c.msg.size > *n,
         K::Smaller(n) => c.msg.size < *n,
-        K::Bcc(s) => c.header_contains("bcc", &s.to_lowercase()),
-        K::Cc(s) => c.header_contains("cc", &s.to_lowercase()),
-        K::From(s) => c.header_contains("from", &s.to_lowercase()),
-        K::To(s) => c.header_contains("to", &s.to_lowercase()),
+        K::Bcc(s) => c.address_contains("bcc", &s.to_lowercase()),
+        K::Cc(s) => c.address_contains("cc", &s.to_lowercase()),
+        K::From(s) => c.address_contains("from", &s.to_lowercase()),
+        K::To(s) => c.address_contains("to", &s.to_lowercase()),
         K::Subject(s) => c.header_contains("subject", &s.to_lowercase()),
         K::Header(name, s) => c.header_contains(name, &s.to_lowercase()),
         K::Body(s) => c.text.contains(&s.to_lowercase()),

@@ -151,3 +151,72 @@ async fn random_garbage_never_stops_the_server() {
     server.stop().await;
     assert_eq!(PANICS.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn before_login_a_non_synchronising_literal_is_held_to_4096_octets() {
+    let server = Server::start().await;
+    let mut c = server.client().await;
+    let greeting = c.line().await.unwrap();
+    assert!(greeting.contains(" LITERAL- "), "{greeting}");
+    assert!(!greeting.contains("LITERAL+"), "{greeting}");
+    // Over 4096 (RFC 7888 4): BAD, and the bytes that follow are dropped,
+    // never run as commands.
+    let mut payload = b"a1 LOGIN {5000+}\r\n".to_vec();
+    let mut body = b"x2 LOGOUT\r\n".repeat(460);
+    body.resize(5000, b'x');
+    payload.extend_from_slice(&body);
+    payload.extend_from_slice(b" secret\r\n");
+    c.send_raw(&payload).await;
+    let r = c.until_tagged("a1").await;
+    assert!(r.last().unwrap().starts_with("a1 BAD"), "{r:?}");
+    assert_eq!(c.cmd("a2", "NOOP").await, vec!["a2 OK NOOP completed"]);
+    // Up to 4096 is taken without a continuation request.
+    let user = common::USER;
+    let r = c
+        .cmd(
+            "a3",
+            &format!("LOGIN {{{}+}}\r\n{user} {}", user.len(), common::PASS),
+        )
+        .await;
+    let last = r.last().unwrap();
+    assert!(last.starts_with("a3 OK [CAPABILITY "), "{r:?}");
+    // After login LITERAL+ replaces LITERAL-: a large one is taken too.
+    assert!(
+        last.contains(" LITERAL+ ") && !last.contains("LITERAL-"),
+        "{last}"
+    );
+    let mut msg = b"Subject: big\r\n\r\n".to_vec();
+    msg.resize(6000, b'y');
+    let mut payload = format!("a4 APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
+    payload.extend_from_slice(&msg);
+    payload.extend_from_slice(b"\r\n");
+    c.send_raw(&payload).await;
+    let r = c.until_tagged("a4").await;
+    assert!(r.last().unwrap().starts_with("a4 OK [APPENDUID"), "{r:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn with_utf8_on_a_quoted_string_must_be_utf8() {
+    let server = Server::start().await;
+    let mut c = logged_in(&server).await;
+    let r = c.cmd("a1", "ENABLE UTF8=ACCEPT").await;
+    assert_eq!(r, vec!["* ENABLED UTF8=ACCEPT", "a1 OK ENABLE completed"]);
+    // A lone continuation byte, a truncated sequence and an overlong one.
+    for (i, bad) in [&b"\x80"[..], b"\xc3", b"\xc0\xaf"].iter().enumerate() {
+        let tag = format!("b{i}");
+        let mut line = format!("{tag} CREATE \"x").into_bytes();
+        line.extend_from_slice(bad);
+        line.extend_from_slice(b"\"\r\n");
+        c.send_raw(&line).await;
+        let r = c.until_tagged(&tag).await;
+        assert!(
+            r.last().unwrap().starts_with(&format!("{tag} BAD")),
+            "{r:?}"
+        );
+    }
+    // Nothing was created.
+    let r = c.cmd("a2", "LIST \"\" x*").await;
+    assert_eq!(r, vec!["a2 OK LIST completed"]);
+    server.stop().await;
+}

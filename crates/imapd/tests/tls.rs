@@ -14,7 +14,7 @@ async fn implicit_tls_logs_in_with_sasl_ir() {
     let mut c = Client::tls(server.tls, &server.cert_path()).await;
     let greeting = c.line().await.unwrap();
     assert!(
-        greeting.starts_with("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN"),
+        greeting.starts_with("* OK [CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN"),
         "{greeting}"
     );
     assert!(!greeting.contains("STARTTLS"), "{greeting}");

@@ -4,7 +4,8 @@
 //! runs against a fresh server whose user has an empty mailbox set. On a
 //! mismatch the conversation as it happened is written to `NAME.actual`.
 //! In a `C:` line, `<uidvalidity>` stands for the last UIDVALIDITY the
-//! server sent (it is chosen at random when a mailbox is made).
+//! server sent (it is chosen at random when a mailbox is made), and
+//! `<genurlauth>` for the last URL a `* GENURLAUTH` response carried.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -47,9 +48,12 @@ async fn replay(path: &Path) -> Result<(), String> {
     let mut actual = String::new();
     let mut failure: Option<String> = None;
     let mut uidvalidity = String::new();
+    let mut genurlauth = String::new();
     for (n, line) in text.lines().enumerate() {
         if let Some(c) = line.strip_prefix("C: ").or_else(|| line.strip_prefix("C:")) {
-            let c = &c.replace("<uidvalidity>", &uidvalidity);
+            let c = &c
+                .replace("<uidvalidity>", &uidvalidity)
+                .replace("<genurlauth>", &genurlauth);
             client.send(c).await;
             actual.push_str(&format!("C: {c}\n"));
         } else if let Some(expected) = line.strip_prefix("S: ").or_else(|| line.strip_prefix("S:"))
@@ -65,6 +69,9 @@ async fn replay(path: &Path) -> Result<(), String> {
             let got = got.unwrap_or_else(|| "<connection closed>".into());
             if let Some((_, rest)) = got.split_once("[UIDVALIDITY ") {
                 uidvalidity = rest.split(']').next().unwrap_or_default().to_string();
+            }
+            if let Some(rest) = got.strip_prefix("* GENURLAUTH \"") {
+                genurlauth = rest.split('"').next().unwrap_or_default().to_string();
             }
             if failure.is_none() && !glob(expected, &got) {
                 failure = Some(format!(
@@ -99,6 +106,13 @@ fn transcripts() -> Vec<PathBuf> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        // `TRANSCRIPTS=a,b` replays only a.txt and b.txt.
+        .filter(|p| {
+            std::env::var("TRANSCRIPTS").map_or(true, |only| {
+                let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned());
+                only.split(',').any(|o| Some(o) == stem.as_deref())
+            })
+        })
         .collect();
     files.sort();
     files

@@ -32,13 +32,21 @@ fn copy_in_tx(
     let dest = target(conn, account, to)?;
     let mut rows = Vec::with_capacity(uids.len());
     for uid in uids {
-        let row: Option<(i64, i64, String, i64, i64)> = rusqlite::OptionalExtension::optional(
+        let row: Option<(i64, i64, String, i64, i64, i32)> = rusqlite::OptionalExtension::optional(
             conn.prepare_cached(
-                "SELECT e.blob_id, e.flags, e.keywords, e.internal_date, b.size FROM mailbox_messages e \
+                "SELECT e.blob_id, e.flags, e.keywords, e.internal_date, b.size, e.internal_zone \
+                 FROM mailbox_messages e \
                  JOIN blobs b ON b.id = e.blob_id WHERE e.mailbox_id = ?1 AND e.uid = ?2",
             )?
             .query_row((from.0, uid.0), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             }),
         )?;
         if let Some(row) = row {
@@ -48,7 +56,7 @@ fn copy_in_tx(
     let bytes: i64 = rows.iter().map(|(_, r)| r.4).sum();
     check_quota(conn, account, bytes as u64, rows.len() as i64)?;
     let mut pairs = Vec::with_capacity(rows.len());
-    for (uid, (blob, flags, keywords, date, size)) in rows {
+    for (uid, (blob, flags, keywords, date, size, zone)) in rows {
         conn.prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE id = ?1")?
             .execute([blob])?;
         let t = target_by_id(conn, dest.id)?;
@@ -61,6 +69,8 @@ fn copy_in_tx(
             &Flags::from_stored(flags, &keywords),
             date,
         )?;
+        // COPY keeps the INTERNALDATE, in the zone it was given in.
+        crate::message::set_zone(conn, t.id, new, zone)?;
         pairs.push((uid, new));
     }
     Ok(Copied {

@@ -30,6 +30,8 @@ pub enum StoreError {
     UnknownDomain(String),
     #[error("over quota")]
     OverQuota,
+    #[error("the message would be larger than the limit")]
+    TooLarge,
     #[error("{0}")]
     Refused(String),
     #[error("password hashing failed: {0}")]

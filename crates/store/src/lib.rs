@@ -7,8 +7,10 @@
 mod account;
 mod addrbook;
 mod backup;
+mod blobfile;
 mod changes;
 mod checkpoint;
+mod compose;
 mod connection;
 mod copy;
 mod credcache;
@@ -23,8 +25,10 @@ mod message;
 mod migrate;
 mod queue;
 mod sieve;
+mod sort;
 pub mod summary;
 mod types;
+mod urlauth;
 mod web;
 mod writer;
 
@@ -38,6 +42,7 @@ pub use account::{Account, Alias, Domain};
 pub use addrbook::{AddressBook, Contact, ImportSummary, NewContact};
 pub use backup::{BACKUP_DATABASE, BACKUP_MANIFEST, BackupManifest, restore_backup, verify_backup};
 pub use changes::{Change, ChangeKind, ChangeStream, FeedItem};
+pub use compose::{ComposedMessage, Piece};
 pub use copy::Copied;
 pub use delivery::{Delivered, Delivery, DuplicateMark, Filing, VacationMark};
 pub use dkim::DkimKey;
@@ -52,11 +57,14 @@ pub use queue::{
     QueuedRecipient, RecipientId, RecipientStatus, ReportAction, recipient_domain,
 };
 pub use sieve::Script;
+pub use sort::{SortColumns, SortRow};
 pub use types::{
     AccountId, BlobId, BookId, ContactId, DomainId, DomainName, EmailAddress, Flags, ListId,
     ListUri, MailboxId, ModSeq, QueueId, ScriptId, Uid, UidValidity, normalize_member,
 };
+pub use urlauth::URLAUTH_KEY_BYTES;
 
+use blobfile::BlobDir;
 use changes::Feed;
 use checkpoint::Checkpointer;
 use connection::Role;
@@ -90,6 +98,7 @@ pub struct Store {
 
 struct Inner {
     path: PathBuf,
+    blobs: Arc<BlobDir>,
     writer: Writer,
     feed: Arc<Feed>,
     checkpointer: Arc<Checkpointer>,
@@ -132,8 +141,10 @@ impl Store {
         })
         .await?;
         let (f, c) = (feed.clone(), checkpointer.clone());
+        let blobs = Arc::new(BlobDir::for_database(&path));
         let writer = Writer::spawn(
             conn,
+            blobs.clone(),
             Box::new(move || {
                 f.notify();
                 c.wrote();
@@ -142,6 +153,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
+                blobs,
                 writer,
                 feed,
                 checkpointer,

@@ -1,12 +1,15 @@
 //! Messages in mailboxes: append (content-addressed blobs, computed summary),
 //! flags with MODSEQ, expunge with VANISHED records, and what FETCH reads.
 
+use std::cell::RefCell;
+
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::Store;
 use crate::account::touch_account;
+use crate::blobfile::{BlobDir, BlobFile, FILE_THRESHOLD, blob_bytes};
 use crate::changes::ChangeKind;
 use crate::error::{Result, StoreError, Subject};
 use crate::mailbox::{mailbox_id, normalize_name};
@@ -60,13 +63,31 @@ pub(crate) struct PreparedMessage {
     hash: [u8; 32],
     raw: Vec<u8>,
     summary: MessageSummary,
+    /// The bytes already written to a blob file (large messages), until a row names it.
+    file: RefCell<Option<BlobFile>>,
 }
 
 impl PreparedMessage {
     pub(crate) fn new(raw: Vec<u8>) -> Self {
         let hash: [u8; 32] = Sha256::digest(&raw).into();
         let summary = summarize(&raw);
-        PreparedMessage { hash, raw, summary }
+        PreparedMessage {
+            hash,
+            raw,
+            summary,
+            file: RefCell::new(None),
+        }
+    }
+
+    /// Like `new`, and writes a large message's blob file now, on the
+    /// caller's thread, so the writer thread only inserts rows.
+    pub(crate) fn new_spilled(raw: Vec<u8>, blobs: &BlobDir) -> Result<Self> {
+        let msg = Self::new(raw);
+        if msg.raw.len() >= FILE_THRESHOLD {
+            let file = blobs.write(&msg.raw)?;
+            *msg.file.borrow_mut() = Some(file);
+        }
+        Ok(msg)
     }
 
     pub(crate) fn size(&self) -> u64 {
@@ -84,8 +105,35 @@ pub(crate) fn store_blob(tx: &Tx<'_>, msg: &PreparedMessage) -> Result<BlobId> {
     let id = match existing {
         Some(id) => id,
         None => {
-            conn.prepare_cached("INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)")?
-                .execute((&msg.hash[..], msg.raw.len() as i64, &msg.raw))?;
+            let mut file = msg.file.borrow_mut().take();
+            if file.is_none() && msg.raw.len() >= FILE_THRESHOLD {
+                file = Some(tx.blobs().write(&msg.raw)?);
+            }
+            match file {
+                Some(file) => {
+                    conn.prepare_cached(
+                        "INSERT INTO blobs (hash, size, data, file, file_offset) \
+                         VALUES (?1, ?2, X'', ?3, ?4)",
+                    )?
+                    .execute((
+                        &msg.hash[..],
+                        msg.raw.len() as i64,
+                        file.name(),
+                        file.offset() as i64,
+                    ))?;
+                    tx.file_added(file);
+                }
+                None => {
+                    conn.prepare_cached(
+                        "INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute((
+                        &msg.hash[..],
+                        msg.raw.len() as i64,
+                        &msg.raw,
+                    ))?;
+                }
+            }
             let id = conn.last_insert_rowid();
             insert_meta(conn, id, &msg.summary, &msg.raw)?;
             id
@@ -134,12 +182,21 @@ fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Internal(e.to_string()))
 }
 
-/// Drops one reference; the blob goes when nothing refers to it.
-pub(crate) fn release_blob(conn: &Connection, blob: i64) -> Result<()> {
+/// Drops one reference; the blob goes when nothing refers to it, and its
+/// file once that commits.
+pub(crate) fn release_blob(tx: &Tx<'_>, blob: i64) -> Result<()> {
+    let conn = tx.conn();
     conn.prepare_cached("UPDATE blobs SET refcount = refcount - 1 WHERE id = ?1")?
         .execute([blob])?;
-    conn.prepare_cached("DELETE FROM blobs WHERE id = ?1 AND refcount <= 0")?
-        .execute([blob])?;
+    let gone: Option<(Option<String>, Option<i64>, i64)> = conn
+        .prepare_cached(
+            "DELETE FROM blobs WHERE id = ?1 AND refcount <= 0 RETURNING file, file_offset, size",
+        )?
+        .query_row([blob], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    if let Some((Some(file), offset, size)) = gone {
+        tx.file_dropped(file, offset.unwrap_or(0).max(0) as u64, size.max(0) as u64);
+    }
     Ok(())
 }
 
@@ -224,8 +281,8 @@ pub(crate) fn add_entry(
     let uid = Uid(t.uidnext);
     let modseq = ModSeq(t.modseq + 1);
     conn.prepare_cached(
-        "INSERT INTO mailbox_messages (mailbox_id, uid, blob_id, modseq, flags, keywords, internal_date, size) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO mailbox_messages (mailbox_id, uid, blob_id, modseq, flags, keywords, internal_date, size, sent_date) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT sent_date FROM message_meta WHERE blob_id = ?3))",
     )?
     .execute((
         t.id.0,
@@ -302,7 +359,7 @@ pub(crate) fn remove_entries(
         bytes += size;
         unseen += i64::from(flags & i64::from(Flags::SEEN) == 0);
         deleted += i64::from(flags & i64::from(Flags::DELETED) != 0);
-        release_blob(conn, blob)?;
+        release_blob(tx, blob)?;
         if record {
             conn.prepare_cached(
                 "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
@@ -392,7 +449,7 @@ pub(crate) fn release_account_blobs(tx: &Tx<'_>, account: AccountId) -> Result<(
         [account.0],
     )?;
     for b in blobs {
-        release_blob(conn, b)?;
+        release_blob(tx, b)?;
     }
     Ok(())
 }
@@ -424,8 +481,9 @@ impl Store {
         internal_date: Option<i64>,
     ) -> Result<(UidValidity, Uid)> {
         let name = normalize_name(mailbox)?;
+        let blobs = self.inner.blobs.clone();
         self.prepare_and_write(
-            move || Ok(PreparedMessage::new(raw)),
+            move || PreparedMessage::new_spilled(raw, &blobs),
             move |tx, msg| {
                 let conn = tx.conn();
                 let t = target(conn, account, &name)?;
@@ -456,15 +514,16 @@ impl Store {
         messages: Vec<NewMessage>,
     ) -> Result<(UidValidity, Vec<Uid>)> {
         let name = normalize_name(mailbox)?;
+        let blobs = self.inner.blobs.clone();
         self.prepare_and_write(
             move || {
-                Ok(messages
+                messages
                     .into_iter()
                     .map(|m| {
                         let date = m.internal_date.map(|d| (d, m.zone_minutes));
-                        (PreparedMessage::new(m.raw), m.flags, date)
+                        Ok((PreparedMessage::new_spilled(m.raw, &blobs)?, m.flags, date))
                     })
-                    .collect::<Vec<_>>())
+                    .collect::<Result<Vec<_>>>()
             },
             move |tx, prepared| {
                 let conn = tx.conn();
@@ -484,6 +543,41 @@ impl Store {
                 Ok((t.uidvalidity, uids))
             },
         )
+        .await
+    }
+
+    /// The zones (minutes east of UTC) that INTERNALDATE is reported in for
+    /// `uids` of a mailbox, for those appended with a zone other than UTC
+    /// (RFC 3501 2.3.3); a UID not listed is reported in UTC.
+    pub async fn internal_zones(
+        &self,
+        account: AccountId,
+        mailbox: MailboxId,
+        uids: Vec<Uid>,
+    ) -> Result<Vec<(Uid, i32)>> {
+        let (Some(first), Some(last)) = (uids.iter().min(), uids.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        let (first, last) = (first.0, last.0);
+        self.read(move |c| {
+            let zones: Vec<(Uid, i32)> = c
+                .prepare_cached(
+                    "SELECT e.uid, e.internal_zone FROM mailbox_messages e \
+                     JOIN mailboxes m ON m.id = e.mailbox_id \
+                     WHERE e.mailbox_id = ?1 AND m.account_id = ?2 AND e.uid BETWEEN ?3 AND ?4 \
+                     AND e.internal_zone != 0",
+                )?
+                .query_map((mailbox.0, account.0, first, last), |r| {
+                    Ok((Uid(r.get(0)?), r.get(1)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut uids = uids;
+            uids.sort_unstable();
+            Ok(zones
+                .into_iter()
+                .filter(|(u, _)| uids.binary_search(u).is_ok())
+                .collect())
+        })
         .await
     }
 
@@ -589,14 +683,19 @@ impl Store {
         mailbox: MailboxId,
         uid: Uid,
     ) -> Result<Vec<u8>> {
+        let blobs = self.inner.blobs.clone();
         self.read(move |c| {
             owned_mailbox(c, account, mailbox)?;
-            c.prepare_cached(
-                "SELECT b.data FROM mailbox_messages e JOIN blobs b ON b.id = e.blob_id \
-                 WHERE e.mailbox_id = ?1 AND e.uid = ?2",
-            )?
-            .query_row((mailbox.0, uid.0), |r| r.get(0))
-            .optional()?
+            let blob: Option<i64> = c
+                .prepare_cached(
+                    "SELECT blob_id FROM mailbox_messages WHERE mailbox_id = ?1 AND uid = ?2",
+                )?
+                .query_row((mailbox.0, uid.0), |r| r.get(0))
+                .optional()?;
+            match blob {
+                Some(b) => blob_bytes(c, &blobs, b)?,
+                None => None,
+            }
             .ok_or(StoreError::NotFound(Subject::Message(uid.0)))
         })
         .await

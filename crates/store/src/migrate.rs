@@ -11,6 +11,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../../migrations/0001_initial.sql")),
     (2, include_str!("../../../migrations/0002_queue_lease.sql")),
     (3, include_str!("../../../migrations/0003_entry_size.sql")),
+    (4, include_str!("../../../migrations/0004_urlauth.sql")),
+    (5, include_str!("../../../migrations/0005_blob_files.sql")),
+    (6, include_str!("../../../migrations/0006_sort_date.sql")),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

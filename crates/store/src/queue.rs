@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::Store;
+use crate::blobfile::blob_bytes;
 use crate::changes::ChangeKind;
 use crate::error::{Result, StoreError, Subject};
 use crate::message::{PreparedMessage, release_blob, store_blob};
@@ -28,6 +29,9 @@ pub enum QueueSource {
     Vacation,
     Notify,
     Dsn,
+    /// Inbound mail the MX accepted for a local recipient whose delivery
+    /// failed temporarily while others' succeeded; redelivered over LMTP.
+    Inbound,
 }
 
 impl QueueSource {
@@ -38,6 +42,7 @@ impl QueueSource {
             QueueSource::Vacation => "vacation",
             QueueSource::Notify => "notify",
             QueueSource::Dsn => "dsn",
+            QueueSource::Inbound => "inbound",
         }
     }
 
@@ -47,6 +52,7 @@ impl QueueSource {
             "vacation" => QueueSource::Vacation,
             "notify" => QueueSource::Notify,
             "dsn" => QueueSource::Dsn,
+            "inbound" => QueueSource::Inbound,
             _ => QueueSource::Submission,
         }
     }
@@ -464,7 +470,7 @@ fn remove_message(tx: &Tx<'_>, id: i64) -> Result<bool> {
         .optional()?;
     match blob {
         Some(b) => {
-            release_blob(conn, b)?;
+            release_blob(tx, b)?;
             Ok(true)
         }
         None => Ok(false),
@@ -550,8 +556,9 @@ impl Store {
     pub async fn enqueue(&self, msg: OutboundMessage) -> Result<QueueId> {
         check(&msg)?;
         let raw = msg.raw.clone();
+        let blobs = self.inner.blobs.clone();
         self.prepare_and_write(
-            move || Ok(PreparedMessage::new(raw)),
+            move || PreparedMessage::new_spilled(raw, &blobs),
             move |tx, prepared| enqueue_prepared(tx, &msg, &prepared),
         )
         .await
@@ -650,12 +657,16 @@ impl Store {
 
     /// The raw message of a queue entry.
     pub async fn queue_message_raw(&self, id: QueueId) -> Result<Vec<u8>> {
+        let blobs = self.inner.blobs.clone();
         self.read(move |c| {
-            c.prepare_cached(
-                "SELECT b.data FROM queue_messages q JOIN blobs b ON b.id = q.blob_id WHERE q.id = ?1",
-            )?
-            .query_row([id.0], |r| r.get(0))
-            .optional()?
+            let blob: Option<i64> = c
+                .prepare_cached("SELECT blob_id FROM queue_messages WHERE id = ?1")?
+                .query_row([id.0], |r| r.get(0))
+                .optional()?;
+            match blob {
+                Some(b) => blob_bytes(c, &blobs, b)?,
+                None => None,
+            }
             .ok_or(StoreError::NotFound(Subject::QueueEntry(id.0)))
         })
         .await

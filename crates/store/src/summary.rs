@@ -26,7 +26,10 @@
 
 mod address;
 mod mime;
+mod subject;
 mod text;
+
+pub use subject::base_subject;
 
 #[cfg(test)]
 mod tests;
@@ -143,7 +146,7 @@ pub fn summarize(raw: &[u8]) -> MessageSummary {
     let get = |name: &str| field(&fields, name);
 
     let subject = get("subject").map(text::decode_words);
-    let base_subject = subject.as_deref().map(text::base_subject);
+    let base_subject = subject.as_deref().map(|s| base_subject(s).0);
     let from = get("from").and_then(address::first);
     let to = get("to").and_then(address::first);
     let cc = get("cc").and_then(address::first);
@@ -187,6 +190,37 @@ pub fn decoded_fields(header: &[u8]) -> Vec<(String, String)> {
         .iter()
         .map(|f| (text::lossy(f.name), text::decode_words(f.value)))
         .collect()
+}
+
+/// The addresses of every `name` field (From, To, Cc, ...) in a header block
+/// as SEARCH matches them (RFC 3501 6.4.4): `display-name <local@domain>`
+/// with the name decoded, comments and folding gone; group names on their own.
+pub fn search_addresses(header: &[u8], name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in parse_fields(header) {
+        if !f.name.eq_ignore_ascii_case(name.as_bytes()) {
+            continue;
+        }
+        for item in address::parse(f.value) {
+            match item {
+                address::AddrItem::GroupStart(g) => out.push(g),
+                address::AddrItem::GroupEnd => {}
+                address::AddrItem::Mailbox(m) => {
+                    let spec = match (&m.mailbox, &m.host) {
+                        (Some(l), Some(h)) => format!("{l}@{h}"),
+                        (Some(l), None) => l.clone(),
+                        _ => String::new(),
+                    };
+                    let name = m.name.as_deref().map(text::decode_words);
+                    out.push(match name.filter(|n| !n.trim().is_empty()) {
+                        Some(n) => format!("{n} <{spec}>"),
+                        None => spec,
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 /// One header field: its name and raw value (folding line breaks included,

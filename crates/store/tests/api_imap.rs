@@ -350,3 +350,61 @@ async fn changes_since_reports_new_reflagged_and_expunged_messages() {
         StoreError::NotFound(_)
     );
 }
+
+#[tokio::test]
+async fn internaldate_zones_are_kept_through_append_and_copy() {
+    let (_dir, store, alice) = setup().await;
+    let inbox = id(&store, &alice, "INBOX").await;
+    let archive = id(&store, &alice, "Archive").await;
+    let new = |n: usize, zone: i32| store::NewMessage {
+        raw: message(n),
+        flags: Flags::default(),
+        internal_date: Some(1_000_000),
+        zone_minutes: zone,
+    };
+    let (_, uids) = store
+        .append_many(
+            alice.id,
+            "INBOX",
+            vec![new(1, 330), new(2, 0), new(3, -480)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(uids, vec![Uid(1), Uid(2), Uid(3)]);
+    // UTC entries are not listed; UIDs not asked for are not either.
+    let zones = store
+        .internal_zones(alice.id, inbox, vec![Uid(3), Uid(1), Uid(2), Uid(9)])
+        .await
+        .unwrap();
+    assert_eq!(zones, vec![(Uid(1), 330), (Uid(3), -480)]);
+    assert_eq!(
+        store
+            .internal_zones(alice.id, inbox, vec![Uid(2)])
+            .await
+            .unwrap(),
+        vec![]
+    );
+    assert!(
+        store
+            .internal_zones(alice.id, inbox, vec![])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let copied = store
+        .copy_messages(alice.id, inbox, vec![Uid(1), Uid(3)], "Archive")
+        .await
+        .unwrap();
+    assert_eq!(copied.pairs, vec![(Uid(1), Uid(1)), (Uid(3), Uid(2))]);
+    let zones = store
+        .internal_zones(alice.id, archive, vec![Uid(1), Uid(2)])
+        .await
+        .unwrap();
+    assert_eq!(zones, vec![(Uid(1), 330), (Uid(2), -480)]);
+    // Through another account, the mailbox gives nothing.
+    let foreign = store
+        .internal_zones(store::AccountId(alice.id.0 + 1000), inbox, vec![Uid(1)])
+        .await
+        .unwrap();
+    assert!(foreign.is_empty());
+}

@@ -285,6 +285,9 @@ pub enum BenchCmd {
     /// IMAP size targets on a temporary Zest imapd: SELECT of a large mailbox,
     /// FETCH (FLAGS ENVELOPE) of 1,000 messages, memory of idle connections
     ImapScale(ImapScaleArgs),
+    /// Forwarding a large attachment by reference (CATENATE, GENURLAUTH, BURL)
+    /// against download and re-upload: bytes on the client's links and time
+    Forward(ForwardBenchArgs),
     /// The other process of the idle-connection measurement
     #[command(hide = true)]
     ImapIdleClients { addr: String, count: usize },
@@ -295,6 +298,19 @@ pub enum BenchCmd {
         account: String,
         count: usize,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ForwardBenchArgs {
+    /// Size of the message forwarded, in MB
+    #[arg(long, default_value_t = 20)]
+    pub size_mb: usize,
+    /// Runs of each path (the fastest is reported)
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Client link speed, in Mbit/s, for the estimate of each path's time off loopback
+    #[arg(long, default_value_t = 10.0)]
+    pub link_mbit: f64,
 }
 
 #[derive(Debug, clap::Args)]

@@ -176,7 +176,7 @@ pub(crate) fn parse_item(r: &mut Reader<'_>) -> R<FetchItem> {
 }
 
 /// `"[" [section-part] "]"`
-fn parse_binary_section(r: &mut Reader<'_>) -> R<Vec<u32>> {
+pub(crate) fn parse_binary_section(r: &mut Reader<'_>) -> R<Vec<u32>> {
     r.expect_byte(b'[', "[")?;
     let mut part = Vec::new();
     if !r.eat(b']') {
@@ -192,7 +192,7 @@ fn parse_binary_section(r: &mut Reader<'_>) -> R<Vec<u32>> {
 }
 
 /// `"[" [section-spec] "]"`
-fn parse_section(r: &mut Reader<'_>) -> R<Section> {
+pub(crate) fn parse_section(r: &mut Reader<'_>) -> R<Section> {
     r.expect_byte(b'[', "[")?;
     let mut section = Section::default();
     if r.eat(b']') {
@@ -227,7 +227,7 @@ fn parse_section(r: &mut Reader<'_>) -> R<Section> {
 }
 
 /// `["<" number "." nz-number ">"]`
-fn parse_partial(r: &mut Reader<'_>) -> R<Option<Partial>> {
+pub(crate) fn parse_partial(r: &mut Reader<'_>) -> R<Option<Partial>> {
     if !r.eat(b'<') {
         return Ok(None);
     }

@@ -4,6 +4,7 @@
 pub mod append;
 pub mod auth;
 pub mod compress;
+pub mod convert;
 pub mod enable;
 pub mod fetch;
 pub mod id;
@@ -14,8 +15,10 @@ pub mod notify;
 pub mod quota;
 pub mod search;
 pub mod select;
+pub mod sort;
 pub mod status;
 pub mod store;
+pub mod urlauth;
 
 use crate::Parsed;
 use crate::error::{ParseError, Skip};
@@ -29,11 +32,13 @@ use crate::response::{Code, EncodeOptions};
 use crate::sequence::SequenceSet;
 
 use append::AppendMessage;
+use convert::{ConvertItem, ConvertParams};
 use fetch::{FetchItem, FetchModifier};
 use list::ListCommand;
 use notify::NotifySet;
 use search::{SearchKey, SearchReturn};
 use select::SelectParam;
+use sort::{SortCriterion, ThreadAlgorithm};
 use status::StatusItem;
 use store::{StoreMode, StoreModifier};
 
@@ -169,6 +174,50 @@ pub enum CommandBody {
     Compress {
         mechanism: String,
     },
+    /// `RESETKEY [mailbox [mechanism ...]]` (RFC 4467 7.1); mechanisms uppercased.
+    ResetKey {
+        mailbox: Option<MailboxName>,
+        mechanisms: Vec<String>,
+    },
+    /// `GENURLAUTH url mechanism ...` (RFC 4467 7.2); mechanisms uppercased.
+    GenUrlAuth {
+        urls: Vec<(String, String)>,
+    },
+    /// `URLFETCH url ...` (RFC 4467 7.3).
+    UrlFetch {
+        urls: Vec<String>,
+    },
+    /// `CONVERT` / `UID CONVERT` (RFC 5259 6).
+    Convert {
+        uid: bool,
+        set: SequenceSet,
+        params: ConvertParams,
+        items: Vec<ConvertItem>,
+    },
+    /// `CONVERSIONS from to` (RFC 5259 5.1), each `*`, `type/*` or `type/subtype`.
+    Conversions {
+        from: String,
+        to: String,
+    },
+    /// SORT (RFC 5256 3) with RETURN options (RFC 5267 3); `search` is ANDed.
+    Sort {
+        uid: bool,
+        returns: Option<Vec<SearchReturn>>,
+        criteria: Vec<SortCriterion>,
+        charset: String,
+        search: Vec<SearchKey>,
+    },
+    /// THREAD (RFC 5256 4).
+    Thread {
+        uid: bool,
+        algorithm: ThreadAlgorithm,
+        charset: String,
+        search: Vec<SearchKey>,
+    },
+    /// `CANCELUPDATE "tag" ...` (RFC 5267 4.3.5).
+    CancelUpdate {
+        tags: Vec<String>,
+    },
 }
 
 impl CommandBody {
@@ -216,6 +265,17 @@ impl CommandBody {
             CommandBody::SetQuota { .. } => "SETQUOTA",
             CommandBody::Notify(_) => "NOTIFY",
             CommandBody::Compress { .. } => "COMPRESS",
+            CommandBody::Sort { uid: false, .. } => "SORT",
+            CommandBody::Sort { uid: true, .. } => "UID SORT",
+            CommandBody::Thread { uid: false, .. } => "THREAD",
+            CommandBody::Thread { uid: true, .. } => "UID THREAD",
+            CommandBody::CancelUpdate { .. } => "CANCELUPDATE",
+            CommandBody::ResetKey { .. } => "RESETKEY",
+            CommandBody::GenUrlAuth { .. } => "GENURLAUTH",
+            CommandBody::UrlFetch { .. } => "URLFETCH",
+            CommandBody::Convert { uid: false, .. } => "CONVERT",
+            CommandBody::Convert { uid: true, .. } => "UID CONVERT",
+            CommandBody::Conversions { .. } => "CONVERSIONS",
         }
     }
 }
@@ -315,9 +375,12 @@ fn parse_body(r: &mut Reader<'_>) -> R<CommandBody> {
             let sub = r.keyword()?;
             match sub.as_str() {
                 "SEARCH" => search::parse(r, true)?,
+                "SORT" => sort::parse_sort(r, true)?,
+                "THREAD" => sort::parse_thread(r, true)?,
                 "FETCH" => fetch::parse(r, true)?,
                 "STORE" => store::parse(r, true)?,
                 "COPY" | "MOVE" => mailbox::parse_copy(r, true, sub == "MOVE")?,
+                "CONVERT" => convert::parse(r, true)?,
                 "EXPUNGE" => {
                     r.sp()?;
                     CommandBody::UidExpunge {
@@ -332,6 +395,14 @@ fn parse_body(r: &mut Reader<'_>) -> R<CommandBody> {
         "GETQUOTA" | "GETQUOTAROOT" | "SETQUOTA" => quota::parse(r, &name)?,
         "NOTIFY" => notify::parse(r)?,
         "COMPRESS" => compress::parse(r)?,
+        "SORT" => sort::parse_sort(r, false)?,
+        "THREAD" => sort::parse_thread(r, false)?,
+        "CANCELUPDATE" => sort::parse_cancel_update(r)?,
+        "RESETKEY" => urlauth::parse_resetkey(r)?,
+        "GENURLAUTH" => urlauth::parse_genurlauth(r)?,
+        "URLFETCH" => urlauth::parse_urlfetch(r)?,
+        "CONVERT" => convert::parse(r, false)?,
+        "CONVERSIONS" => convert::parse_conversions(r)?,
         _ => return Err(unknown(&name)),
     };
     Ok(body)
@@ -395,6 +466,15 @@ impl Command {
             | CommandBody::SetQuota { .. } => quota::encode(b, opts, out),
             CommandBody::Notify(_) => notify::encode(b, opts, out),
             CommandBody::Compress { .. } => compress::encode(b, out),
+            CommandBody::Sort { .. }
+            | CommandBody::Thread { .. }
+            | CommandBody::CancelUpdate { .. } => sort::encode(b, opts, out),
+            CommandBody::ResetKey { .. }
+            | CommandBody::GenUrlAuth { .. }
+            | CommandBody::UrlFetch { .. } => urlauth::encode(b, opts, out),
+            CommandBody::Convert { .. } | CommandBody::Conversions { .. } => {
+                convert::encode(b, opts, out)
+            }
         }
         out.extend_from_slice(b"\r\n");
     }

@@ -61,7 +61,7 @@ pub enum SearchKey {
     Younger(u32),
 }
 
-/// `RETURN (...)` options (RFC 4731, RFC 5182).
+/// `RETURN (...)` options (RFC 4731, RFC 5182, RFC 5267).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SearchReturn {
@@ -70,6 +70,16 @@ pub enum SearchReturn {
     All,
     Count,
     Save,
+    /// `UPDATE` (RFC 5267 4.3): keep the result up to date with ADDTO/REMOVEFROM.
+    Update,
+    /// `CONTEXT` (RFC 5267 4.2): a hint that the criteria will be used again.
+    Context,
+    /// `PARTIAL low:high` (RFC 5267 4.4), positions in the result counted from 1,
+    /// stored with `low <= high`.
+    Partial {
+        low: u32,
+        high: u32,
+    },
 }
 
 use super::CommandBody;
@@ -95,16 +105,7 @@ pub(crate) fn parse(r: &mut Reader<'_>, uid: bool) -> R<CommandBody> {
     let mark = r.mark();
     if r.keyword().ok().as_deref() == Some("RETURN") {
         r.sp()?;
-        returns = Some(r.paren_list(true, |r| {
-            Ok(match r.keyword()?.as_str() {
-                "MIN" => SearchReturn::Min,
-                "MAX" => SearchReturn::Max,
-                "ALL" => SearchReturn::All,
-                "COUNT" => SearchReturn::Count,
-                "SAVE" => SearchReturn::Save,
-                _ => return r.err("Unknown SEARCH return option"),
-            })
-        })?);
+        returns = Some(parse_returns(r)?);
         r.sp()?;
     } else {
         r.reset(mark);
@@ -129,6 +130,59 @@ pub(crate) fn parse(r: &mut Reader<'_>, uid: bool) -> R<CommandBody> {
     })
 }
 
+/// `"(" [search-return-opt *(SP search-return-opt)] ")"`, shared by SEARCH and
+/// SORT (RFC 4731, RFC 5267). At most one of PARTIAL and ALL (RFC 5267 4.4).
+pub(crate) fn parse_returns(r: &mut Reader<'_>) -> R<Vec<SearchReturn>> {
+    let list = r.paren_list(true, |r| {
+        Ok(match r.keyword()?.as_str() {
+            "MIN" => SearchReturn::Min,
+            "MAX" => SearchReturn::Max,
+            "ALL" => SearchReturn::All,
+            "COUNT" => SearchReturn::Count,
+            "SAVE" => SearchReturn::Save,
+            "UPDATE" => SearchReturn::Update,
+            "CONTEXT" => SearchReturn::Context,
+            "PARTIAL" => {
+                r.sp()?;
+                let a = r.nz_number()?;
+                r.expect_byte(b':', ":")?;
+                let b = r.nz_number()?;
+                SearchReturn::Partial {
+                    low: a.min(b),
+                    high: a.max(b),
+                }
+            }
+            _ => return r.err("Unknown return option"),
+        })
+    })?;
+    let windows = list
+        .iter()
+        .filter(|x| matches!(x, SearchReturn::All | SearchReturn::Partial { .. }))
+        .count();
+    if windows > 1 {
+        return r.err("At most one of PARTIAL and ALL");
+    }
+    Ok(list)
+}
+
+/// Encodes `RETURN (...)` options, after `RETURN `.
+pub(crate) fn write_returns(out: &mut Vec<u8>, ret: &[SearchReturn]) {
+    out.push(b'(');
+    crate::response::encode::write_spaced(out, ret, |out, r| match r {
+        SearchReturn::Min => out.extend_from_slice(b"MIN"),
+        SearchReturn::Max => out.extend_from_slice(b"MAX"),
+        SearchReturn::All => out.extend_from_slice(b"ALL"),
+        SearchReturn::Count => out.extend_from_slice(b"COUNT"),
+        SearchReturn::Save => out.extend_from_slice(b"SAVE"),
+        SearchReturn::Update => out.extend_from_slice(b"UPDATE"),
+        SearchReturn::Context => out.extend_from_slice(b"CONTEXT"),
+        SearchReturn::Partial { low, high } => {
+            out.extend_from_slice(format!("PARTIAL {low}:{high}").as_bytes())
+        }
+    });
+    out.push(b')');
+}
+
 fn text(r: &mut Reader<'_>, charset: &Option<String>) -> R<String> {
     r.sp()?;
     let bytes = r.astring()?;
@@ -147,7 +201,7 @@ fn text(r: &mut Reader<'_>, charset: &Option<String>) -> R<String> {
     }
 }
 
-fn parse_key(r: &mut Reader<'_>, charset: &Option<String>) -> R<SearchKey> {
+pub(crate) fn parse_key(r: &mut Reader<'_>, charset: &Option<String>) -> R<SearchKey> {
     match r.peek() {
         Some(b'(') => {
             r.open()?;
@@ -269,7 +323,7 @@ fn parse_key(r: &mut Reader<'_>, charset: &Option<String>) -> R<SearchKey> {
     Ok(key)
 }
 
-fn write_key(out: &mut Vec<u8>, key: &SearchKey, opts: &EncodeOptions) {
+pub(crate) fn write_key(out: &mut Vec<u8>, key: &SearchKey, opts: &EncodeOptions) {
     let word = |out: &mut Vec<u8>, name: &str, s: &str| {
         out.extend_from_slice(name.as_bytes());
         out.push(b' ');
@@ -354,17 +408,8 @@ pub(crate) fn encode(body: &CommandBody, opts: &EncodeOptions, out: &mut Vec<u8>
     };
     out.extend_from_slice(body.name().as_bytes());
     if let Some(ret) = returns {
-        out.extend_from_slice(b" RETURN (");
-        crate::response::encode::write_spaced(out, ret, |out, r| {
-            out.extend_from_slice(match r {
-                SearchReturn::Min => b"MIN".as_slice(),
-                SearchReturn::Max => b"MAX",
-                SearchReturn::All => b"ALL",
-                SearchReturn::Count => b"COUNT",
-                SearchReturn::Save => b"SAVE",
-            })
-        });
-        out.push(b')');
+        out.extend_from_slice(b" RETURN ");
+        write_returns(out, ret);
     }
     if let Some(c) = charset {
         out.extend_from_slice(b" CHARSET ");

@@ -1,6 +1,7 @@
 //! Server responses (RFC 3501 7, RFC 9051 7) and their encoding to wire bytes.
 
 pub mod code;
+pub mod convert;
 pub mod encode;
 pub mod fetch;
 pub mod list;
@@ -8,6 +9,8 @@ pub mod namespace;
 pub mod quota;
 pub mod search;
 pub mod status;
+pub mod thread;
+pub mod urlauth;
 
 pub use code::Code;
 
@@ -149,6 +152,25 @@ pub enum Data {
         earlier: bool,
         uids: SequenceSet,
     },
+    /// `* n CONVERTED (TAG "tag") (...)` (RFC 5259 8.1)
+    Converted {
+        seq: SeqNum,
+        tag: Tag,
+        items: Vec<convert::ConvertValue>,
+    },
+    /// `* CONVERSION "from" "to" (param ...)` (RFC 5259 5.2)
+    Conversion {
+        from: String,
+        to: String,
+        params: Vec<String>,
+    },
+    /// `* SORT 2 3 6` (RFC 5256 3) with an optional `(MODSEQ n)` (RFC 7162 3.1.5).
+    Sort {
+        ids: Vec<u32>,
+        mod_seq: Option<crate::ids::ModSeq>,
+    },
+    /// `* THREAD (2)(3 6 (4 23)(44 7 96))` (RFC 5256 4).
+    Thread(Vec<thread::ThreadNode>),
     /// A pre-encoded response: the bytes after `* `, without the final CRLF.
     Raw(Vec<u8>),
 }
@@ -353,6 +375,24 @@ impl Data {
                 }
                 out.extend_from_slice(uids.to_string().as_bytes());
             }
+            Data::Converted { seq, tag, items } => {
+                convert::encode_converted(out, seq.0, tag, items, opts)
+            }
+            Data::Conversion { from, to, params } => {
+                convert::encode_conversion(out, from, to, params, opts)
+            }
+            Data::Sort { ids, mod_seq } => {
+                use std::io::Write;
+                out.extend_from_slice(b"SORT");
+                for id in ids {
+                    // Writing to a Vec cannot fail.
+                    let _ = write!(out, " {id}");
+                }
+                if let Some(m) = mod_seq {
+                    out.extend_from_slice(format!(" (MODSEQ {m})").as_bytes());
+                }
+            }
+            Data::Thread(threads) => thread::encode(threads, out),
             Data::Raw(bytes) => out.extend_from_slice(bytes),
         }
         out.extend_from_slice(b"\r\n");

@@ -13,6 +13,18 @@ pub struct ESearch {
     pub count: Option<u32>,
     pub all: Option<SequenceSet>,
     pub mod_seq: Option<ModSeq>,
+    /// `PARTIAL (low:high set)` (RFC 5267 4.4); `None` as the set is `NIL`.
+    pub partial: Option<(u32, u32, Option<SequenceSet>)>,
+    /// ADDTO and REMOVEFROM items, in the order the client applies them (RFC 5267 4.3).
+    pub updates: Vec<ContextUpdate>,
+}
+
+/// One ADDTO or REMOVEFROM item: a context position (0 for SEARCH) and the
+/// numbers, in the requested order (RFC 5267 4.3.3, 4.3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextUpdate {
+    AddTo(u32, SequenceSet),
+    RemoveFrom(u32, SequenceSet),
 }
 
 impl ESearch {
@@ -38,6 +50,20 @@ impl ESearch {
         }
         if let Some(set) = &self.all {
             s.push_str(&format!(" ALL {set}"));
+        }
+        if let Some((low, high, set)) = &self.partial {
+            match set {
+                Some(set) => s.push_str(&format!(" PARTIAL ({low}:{high} {set})")),
+                None => s.push_str(&format!(" PARTIAL ({low}:{high} NIL)")),
+            }
+        }
+        for u in &self.updates {
+            match u {
+                ContextUpdate::AddTo(pos, set) => s.push_str(&format!(" ADDTO ({pos} {set})")),
+                ContextUpdate::RemoveFrom(pos, set) => {
+                    s.push_str(&format!(" REMOVEFROM ({pos} {set})"))
+                }
+            }
         }
         if let Some(m) = self.mod_seq {
             s.push_str(&format!(" MODSEQ {m}"));

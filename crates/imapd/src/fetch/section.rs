@@ -142,6 +142,33 @@ pub fn filter_fields(header: &[u8], fields: &[String], not: bool) -> Vec<u8> {
     out
 }
 
+/// Where a section lies in the raw message, for sections that are one run of
+/// bytes (all but HEADER.FIELDS and HEADER.FIELDS.NOT); None when it names nothing.
+/// IMAP URLs name sections this way (RFC 5092 5).
+pub fn range(root: &BodyStructure, section: &Section) -> Option<Range> {
+    let node = locate(root, &section.part)?;
+    let message_root = || -> Option<&BodyStructure> {
+        if section.part.is_empty() {
+            Some(root)
+        } else if is_message(node.bs) && !node.message {
+            node.bs.message.as_ref().map(|m| &m.1)
+        } else {
+            None
+        }
+    };
+    match &section.text {
+        None if section.part.is_empty() => {
+            let (_, end) = body(root);
+            Some((root.part_offset as usize, end))
+        }
+        None => Some(body(node.bs)),
+        Some(SectionText::Mime) if !section.part.is_empty() => Some(header(node.bs)),
+        Some(SectionText::Header) => Some(header(message_root()?)),
+        Some(SectionText::Text) => Some(body(message_root()?)),
+        _ => None,
+    }
+}
+
 /// `<start.count>` applied to the section's bytes (RFC 3501 6.4.5).
 pub fn partial(data: &[u8], start: u32, count: Option<u32>) -> &[u8] {
     let start = (start as usize).min(data.len());

@@ -5,12 +5,16 @@ use base64::Engine;
 use imap_proto::{Code, Continuation};
 use zest_core::Secret;
 use zest_core::auth::{Exchange, Mechanism, Step};
+use zest_core::submit::SUBMIT_USER;
 
 use crate::reply::{Outcome, Reply};
 use crate::session::Session;
 use crate::session::state::State;
 
 async fn finish(s: &mut Session, username: &str, password: &Secret<String>) -> Outcome {
+    if username == SUBMIT_USER {
+        return submit_login(s, password);
+    }
     let secure = s.stream.is_tls();
     let account = s
         .shared
@@ -21,6 +25,29 @@ async fn finish(s: &mut Session, username: &str, password: &Secret<String>) -> O
     // Subscribe before any state is read, so no change is missed (ChangeStream).
     s.changes = Some(s.shared.store.subscribe_changes(account.id));
     s.state = State::Authenticated { account };
+    // LITERAL+ from now on (LITERAL- before login).
+    s.limits.max_non_sync_literal = s.limits.max_literal;
+    let caps = s.capabilities();
+    Ok(Reply::ok("Logged in").code(Code::Capability(caps)))
+}
+
+/// The submission server's login (`$submit` with the secret in the data
+/// directory): a session that may only fetch `submit+` URLAUTH URLs. Failures
+/// are limited per address only, so nobody can lock the submission server out.
+fn submit_login(s: &mut Session, password: &Secret<String>) -> Outcome {
+    let ip = s.peer.ip();
+    let key = format!("{SUBMIT_USER}/{ip}");
+    let limiter = &s.shared.submit_limiter;
+    if limiter.check(ip, &key).is_err() {
+        return Err(Reply::no("Too many failed logins; try later").code(Code::Unavailable));
+    }
+    if !s.shared.submit.verify(SUBMIT_USER, password.expose()) {
+        limiter.record_failure(ip, &key);
+        tracing::info!(%ip, "failed login as the submission identity");
+        return Err(Reply::no("Authentication failed").code(Code::AuthenticationFailed));
+    }
+    limiter.record_success(&key);
+    s.state = State::Submit;
     let caps = s.capabilities();
     Ok(Reply::ok("Logged in").code(Code::Capability(caps)))
 }

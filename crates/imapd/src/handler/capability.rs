@@ -10,7 +10,7 @@ impl Session {
     /// What this connection offers now: STARTTLS and the SASL mechanisms depend
     /// on TLS and the plaintext rules; only what works is listed.
     pub(crate) fn capabilities(&self) -> Vec<String> {
-        let mut caps = vec!["IMAP4rev1".to_string()];
+        let mut caps = vec!["IMAP4rev1".to_string(), "IMAP4rev2".to_string()];
         if self.state.kind() == Kind::NotAuthenticated {
             if !self.stream.is_tls() {
                 caps.push("STARTTLS".into());
@@ -22,11 +22,18 @@ impl Session {
                 caps.push("LOGINDISABLED".into());
             }
         }
+        // Before login, non-synchronising literals are held to 4096 octets
+        // (RFC 7888 LITERAL-): an unauthenticated client cannot make the
+        // server read a large literal it did not agree to.
+        caps.push(if self.state.kind() == Kind::NotAuthenticated {
+            "LITERAL-".into()
+        } else {
+            "LITERAL+".into()
+        });
         let append_limit = self.append_limit();
         caps.extend(
             [
                 "SASL-IR",
-                "LITERAL+",
                 "ID",
                 "ENABLE",
                 "IDLE",
@@ -50,6 +57,20 @@ impl Session {
                 "SEARCHRES",
                 "NOTIFY",
                 "COMPRESS=DEFLATE",
+                "UTF8=ACCEPT",
+                "SORT",
+                "SORT=DISPLAY",
+                "ESORT",
+                "THREAD=ORDEREDSUBJECT",
+                "THREAD=REFERENCES",
+                "CONTEXT=SEARCH",
+                "CONTEXT=SORT",
+                "I18NLEVEL=1",
+                "CATENATE",
+                "URLAUTH",
+                "URL-PARTIAL",
+                "BINARY",
+                "CONVERT",
             ]
             .iter()
             .map(|c| c.to_string()),
@@ -94,10 +115,21 @@ pub(crate) fn enable(s: &mut Session, requested: &[String]) -> Outcome {
                 s.condstore = true;
                 !std::mem::replace(&mut s.qresync, true)
             }
+            // RFC 9051: no \Recent, ESEARCH answers SEARCH, UTF-8 names
+            // and strings.
+            "IMAP4REV2" => {
+                s.use_utf8();
+                !std::mem::replace(&mut s.rev2, true)
+            }
+            // RFC 6855 3: UTF-8 mailbox names and quoted strings.
+            "UTF8=ACCEPT" => !s.use_utf8(),
             _ => false,
         };
         if newly && !enabled.contains(cap) {
-            enabled.push(cap.clone());
+            enabled.push(match cap.as_str() {
+                "IMAP4REV2" => "IMAP4rev2".to_string(),
+                _ => cap.clone(),
+            });
         }
     }
     let (condstore, qresync) = (s.condstore, s.qresync);
@@ -110,13 +142,29 @@ pub(crate) fn enable(s: &mut Session, requested: &[String]) -> Outcome {
 }
 
 impl Session {
+    /// Mailbox names and quoted strings are UTF-8 from now on (RFC 6855 3,
+    /// RFC 9051 5.1); returns whether they were already.
+    pub(crate) fn use_utf8(&mut self) -> bool {
+        let was = self.opts.utf8;
+        self.opts.utf8 = true;
+        self.limits.utf8 = true;
+        was
+    }
+
     /// A CONDSTORE enabling command was used (RFC 7162 3.1): FETCH
     /// MODSEQ/CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ, STATUS
     /// HIGHESTMODSEQ or SELECT (CONDSTORE).
     pub(crate) fn enable_condstore(&mut self) {
-        self.condstore = true;
-        if let Some(sel) = self.state.selected_mut() {
-            sel.condstore = true;
+        let newly = !std::mem::replace(&mut self.condstore, true);
+        let Some(sel) = self.state.selected_mut() else {
+            return;
+        };
+        sel.condstore = true;
+        // RFC 7162 3.1: the first CONDSTORE enabling command with a mailbox
+        // selected tells the client the mailbox's HIGHESTMODSEQ.
+        if newly {
+            let highest = sel.modseq;
+            self.send(super::qresync::highest_modseq(highest));
         }
     }
 }

@@ -64,8 +64,13 @@ pub(crate) async fn copy(
     // RFC 6851 4.3: COPYUID in an untagged OK, then the EXPUNGEs.
     let moved: Vec<Uid> = copied.pairs.iter().map(|p| p.0).collect();
     sel.mark_expunged(&moved);
+    // RFC 5267 4.3.4: REMOVEFROM before the EXPUNGEs it numbers.
+    let removals = s.contexts.expunging(sel);
     let expunges = sel.take_expunged();
     s.send(StatusResponse::untagged(Status::Ok, Some(code), "Moved"));
+    for d in removals {
+        s.send(d);
+    }
     for d in expunges {
         s.send(d);
     }

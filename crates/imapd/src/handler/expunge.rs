@@ -30,7 +30,9 @@ pub(crate) async fn expunge(s: &mut Session, only: Option<SequenceSet>) -> Outco
     };
     let gone = store.expunge(account, sel.id, only).await?;
     sel.mark_expunged(&gone);
-    let data = sel.take_expunged();
+    // RFC 5267 4.3.4: REMOVEFROM before the EXPUNGEs it numbers.
+    let mut data = s.contexts.expunging(sel);
+    data.extend(sel.take_expunged());
     for d in data {
         s.send(d);
     }

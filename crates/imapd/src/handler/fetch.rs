@@ -8,7 +8,7 @@ use imap_proto::{Data, DateTime, FetchItem, FetchModifier, FetchValue, SeqNum, S
 use store::{FlagOp, Flags, MessageMeta, Uid};
 
 use super::account;
-use crate::fetch::{section, structure};
+use crate::fetch::{binary, section, structure};
 use crate::reply::{Outcome, Reply};
 use crate::session::Session;
 
@@ -18,7 +18,10 @@ const CHUNK: usize = 256;
 fn sets_seen(item: &FetchItem) -> bool {
     matches!(
         item,
-        FetchItem::BodySection { peek: false, .. } | FetchItem::Rfc822 | FetchItem::Rfc822Text
+        FetchItem::BodySection { peek: false, .. }
+            | FetchItem::Binary { peek: false, .. }
+            | FetchItem::Rfc822
+            | FetchItem::Rfc822Text
     )
 }
 
@@ -26,6 +29,8 @@ fn needs_raw(item: &FetchItem) -> bool {
     matches!(
         item,
         FetchItem::BodySection { .. }
+            | FetchItem::Binary { .. }
+            | FetchItem::BinarySize { .. }
             | FetchItem::Rfc822
             | FetchItem::Rfc822Header
             | FetchItem::Rfc822Text
@@ -49,12 +54,6 @@ pub(crate) async fn fetch(
 ) -> Outcome {
     let account = account(s)?;
     let changed_since = super::qresync::fetch_modifiers(s, uid, set, &mut items, modifiers).await?;
-    if items
-        .iter()
-        .any(|i| matches!(i, FetchItem::Binary { .. } | FetchItem::BinarySize { .. }))
-    {
-        return Err(Reply::bad("BINARY is not supported"));
-    }
     if uid && !items.contains(&FetchItem::Uid) {
         items.insert(0, FetchItem::Uid);
     }
@@ -113,6 +112,16 @@ pub(crate) async fn fetch(
         } else {
             HashMap::new()
         };
+        // INTERNALDATE goes out in the zone the message was appended with.
+        let zones: HashMap<Uid, i32> = if items.contains(&FetchItem::InternalDate) {
+            store
+                .internal_zones(account, mailbox, uids.clone())
+                .await?
+                .into_iter()
+                .collect()
+        } else {
+            HashMap::new()
+        };
         for (seq, m) in chunk {
             let raw = if want_raw {
                 match store.read_message(account, mailbox, m.uid).await {
@@ -130,7 +139,14 @@ pub(crate) async fn fetch(
             }
             let mut values = Vec::with_capacity(items.len() + 1);
             for item in &items {
-                values.push(value(item, m, meta, raw.as_deref()));
+                values.push(value(item, m, meta, raw.as_deref())?);
+            }
+            if let Some(zone) = zones.get(&m.uid).and_then(|z| i16::try_from(*z).ok()) {
+                for v in &mut values {
+                    if let FetchValue::InternalDate(d) = v {
+                        *d = DateTime::from_unix(m.internal_date, zone);
+                    }
+                }
             }
             if add_flags {
                 values.push(FetchValue::Flags(
@@ -159,12 +175,12 @@ fn value(
     m: &crate::session::selected::Msg,
     meta: Option<&MessageMeta>,
     raw: Option<&[u8]>,
-) -> FetchValue {
+) -> Result<FetchValue, Reply> {
     let raw_bytes = raw.unwrap_or_default();
     let header_size = meta
         .map_or(0, |mm| mm.header_size as usize)
         .min(raw_bytes.len());
-    match item {
+    Ok(match item {
         FetchItem::Flags => FetchValue::Flags(crate::session::selected::Selected::wire_flags(m)),
         FetchItem::Uid => FetchValue::Uid(imap_proto::Uid(m.uid.0)),
         FetchItem::InternalDate => {
@@ -216,7 +232,32 @@ fn value(
             }
         }
         FetchItem::ModSeq => FetchValue::ModSeq(imap_proto::ModSeq(m.modseq.0)),
-        // BINARY was refused before any message was read.
-        _ => FetchValue::Uid(imap_proto::Uid(m.uid.0)),
-    }
+        FetchItem::Binary { part, partial, .. } => {
+            let data = binary_section(meta, raw_bytes, part)?;
+            let data = match partial {
+                Some(p) => section::partial(&data, p.origin, Some(p.length)).to_vec(),
+                None => data,
+            };
+            FetchValue::Binary {
+                part: part.clone(),
+                origin: partial.map(|p| p.origin),
+                data: Some(data),
+            }
+        }
+        FetchItem::BinarySize { part } => FetchValue::BinarySize {
+            part: part.clone(),
+            size: binary_section(meta, raw_bytes, part)?.len() as u64,
+        },
+        _ => return Err(Reply::bad("Unsupported FETCH item")),
+    })
+}
+
+/// BINARY[part] (RFC 3516 4.2): the decoded section; a part that does not exist is
+/// empty, as BODY[part] is; an encoding that cannot be undone is `NO [UNKNOWN-CTE]`.
+fn binary_section(meta: Option<&MessageMeta>, raw: &[u8], part: &[u32]) -> Result<Vec<u8>, Reply> {
+    let Some(loc) = meta.and_then(|mm| binary::locate(raw, &mm.body, part)) else {
+        return Ok(Vec::new());
+    };
+    binary::decode_section(&loc)
+        .map_err(|e| Reply::no(e.to_string()).code(imap_proto::Code::UnknownCte))
 }

@@ -85,6 +85,15 @@ fn attrs(m: &MailboxInfo, subscribed: bool, special: bool) -> Vec<MailboxAttr> {
     out
 }
 
+/// A mailbox's LIST response as plain LIST gives it.
+pub(crate) fn list_data(m: &MailboxInfo) -> ListData {
+    ListData::new(
+        attrs(m, false, true),
+        Some(DELIMITER),
+        MailboxName::new(m.name.clone()),
+    )
+}
+
 pub(crate) async fn list(s: &mut Session, cmd: ListCommand) -> Outcome {
     let account = account(s)?;
     if cmd.patterns.len() == 1 && cmd.patterns[0].is_empty() {
@@ -114,38 +123,83 @@ pub(crate) async fn list(s: &mut Session, cmd: ListCommand) -> Outcome {
         .map(|p| full_pattern(&cmd.reference, p))
         .collect();
     let mailboxes = s.shared.store.list_mailboxes(account).await?;
-    let mut listed: Vec<MailboxInfo> = Vec::new();
-    for m in mailboxes {
+    let subscriptions = if only_subscribed {
+        s.shared.store.subscriptions(account).await?
+    } else {
+        Vec::new()
+    };
+    // RFC 5258 3.5: with RECURSIVEMATCH, a matching parent is listed with
+    // CHILDINFO when a subscribed descendant is not listed itself.
+    let recursive = only_subscribed && cmd.select.contains(&ListSelect::RecursiveMatch);
+    let child_info = |name: &str| -> Vec<String> {
+        let prefix = format!("{name}{DELIMITER}");
+        let hidden = recursive
+            && subscriptions
+                .iter()
+                .any(|s| s.starts_with(&prefix) && !patterns.iter().any(|p| matches(p, s)));
+        if hidden {
+            vec!["SUBSCRIBED".to_string()]
+        } else {
+            Vec::new()
+        }
+    };
+    let mut listed: Vec<(MailboxInfo, Vec<String>)> = Vec::new();
+    for m in mailboxes.iter().cloned() {
         if !patterns.iter().any(|p| matches(p, &m.name)) {
             continue;
         }
-        if only_subscribed && !m.subscribed {
+        let info = child_info(&m.name);
+        if only_subscribed && !m.subscribed && info.is_empty() {
             continue;
         }
         if only_special && m.special_use.is_none() {
             continue;
         }
-        listed.push(m);
+        listed.push((m, info));
     }
-    // Subscriptions to mailboxes that no longer exist (RFC 5258 3.1).
-    let mut missing = Vec::new();
-    if only_subscribed {
-        for name in s.shared.store.subscriptions(account).await? {
-            if !listed.iter().any(|m| m.name == name)
-                && patterns.iter().any(|p| matches(p, &name))
-                && s.shared.store.mailbox(account, &name).await?.is_none()
-            {
-                missing.push(name);
+    // Subscriptions to mailboxes that do not exist (RFC 5258 3.1), and with
+    // RECURSIVEMATCH their parents that do not exist either.
+    let mut missing: Vec<(Vec<MailboxAttr>, String, Vec<String>)> = Vec::new();
+    let exists = |name: &str| mailboxes.iter().any(|m| m.name == name);
+    for name in &subscriptions {
+        if exists(name) {
+            continue;
+        }
+        if patterns.iter().any(|p| matches(p, name)) {
+            missing.push((
+                vec![MailboxAttr::NonExistent, MailboxAttr::Subscribed],
+                name.clone(),
+                child_info(name),
+            ));
+        }
+    }
+    if recursive {
+        for name in &subscriptions {
+            let mut parent = name.as_str();
+            while let Some((p, _)) = parent.rsplit_once(DELIMITER) {
+                parent = p;
+                if exists(parent)
+                    || subscriptions.iter().any(|s| s == parent)
+                    || missing.iter().any(|(_, n, _)| n == parent)
+                    || !patterns.iter().any(|pat| matches(pat, parent))
+                {
+                    continue;
+                }
+                let info = child_info(parent);
+                if !info.is_empty() {
+                    missing.push((vec![MailboxAttr::NonExistent], parent.to_string(), info));
+                }
             }
         }
     }
     let limit = s.append_limit();
-    for m in &listed {
-        let data = ListData::new(
+    for (m, info) in &listed {
+        let mut data = ListData::new(
             attrs(m, return_subscribed, return_special),
             Some(DELIMITER),
             MailboxName::new(m.name.clone()),
         );
+        data.child_info = info.clone();
         s.send(Data::List(data));
         if let Some(items) = &status_items
             && !m.noselect
@@ -168,12 +222,10 @@ pub(crate) async fn list(s: &mut Session, cmd: ListCommand) -> Outcome {
             });
         }
     }
-    for name in missing {
-        s.send(Data::List(ListData::new(
-            vec![MailboxAttr::NonExistent, MailboxAttr::Subscribed],
-            Some(DELIMITER),
-            MailboxName::new(name),
-        )));
+    for (attrs, name, info) in missing {
+        let mut data = ListData::new(attrs, Some(DELIMITER), MailboxName::new(name));
+        data.child_info = info;
+        s.send(Data::List(data));
     }
     Ok(Reply::ok("LIST completed"))
 }
@@ -190,14 +242,31 @@ pub(crate) async fn lsub(s: &mut Session, reference: &str, pattern: &str) -> Out
     }
     let pattern = full_pattern(reference, pattern);
     let mailboxes = s.shared.store.list_mailboxes(account).await?;
-    for name in s.shared.store.subscriptions(account).await? {
-        if !matches(&pattern, &name) {
-            continue;
+    let subscriptions = s.shared.store.subscriptions(account).await?;
+    let mut out: Vec<(String, bool)> = Vec::new();
+    for name in &subscriptions {
+        if matches(&pattern, name) {
+            let noselect = mailboxes
+                .iter()
+                .find(|m| &m.name == name)
+                .is_none_or(|m| m.noselect);
+            out.push((name.clone(), noselect));
+        } else if pattern.contains('%') {
+            // RFC 3501 6.3.9: with `%`, a parent that is not subscribed
+            // itself stands for its subscribed children, flagged \Noselect.
+            let mut parent = name.as_str();
+            while let Some((p, _)) = parent.rsplit_once(DELIMITER) {
+                parent = p;
+                if matches(&pattern, parent)
+                    && !subscriptions.iter().any(|s| s == parent)
+                    && !out.iter().any(|(n, _)| n == parent)
+                {
+                    out.push((parent.to_string(), true));
+                }
+            }
         }
-        let noselect = mailboxes
-            .iter()
-            .find(|m| m.name == name)
-            .is_none_or(|m| m.noselect);
+    }
+    for (name, noselect) in out {
         let attrs = if noselect {
             vec![MailboxAttr::NoSelect]
         } else {

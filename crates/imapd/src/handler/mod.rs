@@ -5,7 +5,9 @@
 pub(crate) mod append;
 pub(crate) mod auth;
 pub(crate) mod capability;
+pub(crate) mod catenate;
 pub(crate) mod compress;
+pub(crate) mod convert;
 pub(crate) mod copy;
 pub(crate) mod expunge;
 pub(crate) mod fetch;
@@ -17,8 +19,10 @@ pub(crate) mod qresync;
 pub(crate) mod quota;
 pub(crate) mod search;
 pub(crate) mod select;
+pub(crate) mod sort;
 pub(crate) mod status;
 pub(crate) mod store;
+pub(crate) mod urlauth;
 
 use imap_proto::{CommandBody, Tag};
 
@@ -28,6 +32,13 @@ use crate::session::Session;
 /// Runs one command; `None` when the handler already sent the tagged response.
 pub(crate) async fn run(s: &mut Session, tag: &Tag, body: CommandBody) -> Option<Outcome> {
     use CommandBody as C;
+    if matches!(
+        body,
+        C::Select { .. } | C::Examine { .. } | C::Close | C::Unselect
+    ) {
+        // RFC 5267 4.3: updates cease when the mailbox is no longer selected.
+        s.contexts.end();
+    }
     Some(match body {
         C::Capability => capability::capability(s),
         C::Noop | C::Check => Ok(Reply::ok(format!("{} completed", body.name()))),
@@ -99,6 +110,33 @@ pub(crate) async fn run(s: &mut Session, tag: &Tag, body: CommandBody) -> Option
             None => return None,
         },
         C::Notify(set) => notify::notify(s, set).await,
+        C::Sort {
+            uid,
+            returns,
+            criteria,
+            charset,
+            search,
+        } => sort::sort(s, tag, uid, returns, criteria, &charset, search).await,
+        C::Thread {
+            uid,
+            algorithm,
+            charset,
+            search,
+        } => sort::thread(s, uid, algorithm, &charset, search).await,
+        C::CancelUpdate { tags } => sort::cancel_update(s, &tags),
+        C::ResetKey {
+            mailbox,
+            mechanisms,
+        } => urlauth::resetkey(s, mailbox, &mechanisms).await,
+        C::GenUrlAuth { urls } => urlauth::genurlauth(s, urls).await,
+        C::UrlFetch { urls } => urlauth::urlfetch(s, urls).await,
+        C::Convert {
+            uid,
+            set,
+            params,
+            items,
+        } => convert::convert(s, tag, uid, &set, params, items).await,
+        C::Conversions { from, to } => convert::conversions(s, &from, &to),
         C::SetQuota { .. } => {
             Err(Reply::no("Quotas are set by the administrator").code(imap_proto::Code::NoPerm))
         }

@@ -34,12 +34,23 @@ fn check(set: &NotifySet) -> Result<(), Reply> {
         let new = has(|e| matches!(e, NotifyEvent::MessageNew(_)));
         let expunge = has(|e| *e == NotifyEvent::MessageExpunge);
         let flags = has(|e| matches!(e, NotifyEvent::FlagChange | NotifyEvent::AnnotationChange));
-        // 5: FlagChange and AnnotationChange need MessageNew and MessageExpunge.
-        if flags && !(new && expunge) {
-            return Err(Reply::bad(
-                "FlagChange and AnnotationChange need MessageNew and MessageExpunge",
-            )
-            .code(Code::ClientBug));
+        // 5: FlagChange and AnnotationChange need MessageNew and MessageExpunge,
+        // and those two go together. Both rules keep the selected mailbox's
+        // sequence numbers coherent, so they are held to there; for other
+        // mailboxes every event is a STATUS response and any subset is
+        // meaningful (as imaptest's NOTIFY script and Dovecot have it).
+        if g.filter.is_selected() {
+            if flags && !(new && expunge) {
+                return Err(Reply::bad(
+                    "FlagChange and AnnotationChange need MessageNew and MessageExpunge",
+                )
+                .code(Code::ClientBug));
+            }
+            if new != expunge {
+                return Err(
+                    Reply::bad("MessageNew and MessageExpunge go together").code(Code::ClientBug)
+                );
+            }
         }
         if g.filter.is_selected() {
             // 6.1: only message events apply to the selected mailbox.
@@ -90,12 +101,12 @@ pub(crate) async fn notify(s: &mut Session, set: Option<NotifySet>) -> Outcome {
         .collect();
     let subscribed: HashSet<String> = store.subscriptions(account).await?.into_iter().collect();
     let notify = Notify::new(set.groups, names, subscribed);
-    if set.status {
-        let selected = s.state.selected().map(|m| m.id);
-        for (_, name) in notify.watched(selected) {
-            s.send_notify_status(&name).await;
-        }
-    }
+    let selected = s.state.selected().map(|m| m.id);
+    let watched = set.status.then(|| notify.watched(selected));
+    // In place first: the STATUS items depend on the events each mailbox is watched for.
     s.notify = Some(Box::new(notify));
+    for (_, name) in watched.unwrap_or_default() {
+        s.send_notify_status(&name).await;
+    }
     Ok(Reply::ok("NOTIFY completed"))
 }

@@ -42,9 +42,9 @@ pub(crate) async fn select(
             _ => return Err(Reply::bad("Unknown SELECT parameter")),
         }
     }
-    if s.qresync && s.state.selected().is_some() {
+    if (s.qresync || s.rev2) && s.state.selected().is_some() {
         // The boundary between the old mailbox's responses and the new one's
-        // (RFC 7162 3.2.11).
+        // (RFC 7162 3.2.11, RFC 9051 6.3.2).
         s.send(StatusResponse::untagged(
             Status::Ok,
             Some(Code::Closed),
@@ -52,7 +52,8 @@ pub(crate) async fn select(
         ));
     }
     if condstore {
-        s.enable_condstore();
+        // SELECT itself reports HIGHESTMODSEQ.
+        s.condstore = true;
     }
     let reply = super::select::select(s, name, read_only).await?;
     let account = account(s)?;

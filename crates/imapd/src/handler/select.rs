@@ -12,13 +12,26 @@ pub(crate) async fn select(s: &mut Session, name: &str, read_only: bool) -> Outc
     let account_id = account(s)?;
     // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
     deselect(s);
-    // Changes already made are in what is read next; skip their events.
+    // Changes already made are in what is read next; skip their events for
+    // this mailbox. NOTIFY still reports those of other mailboxes (RFC 5465).
+    let mut drained = Vec::new();
     if let Some(changes) = &mut s.changes {
-        while changes.try_next().is_some() {}
+        while let Some(item) = changes.try_next() {
+            if s.notify.is_some() {
+                drained.push(item);
+            }
+        }
     }
     s.caught_up_with_writes();
     let store = s.shared.store.clone();
-    let status = store.mailbox_status(account_id, name).await?;
+    let status = store.mailbox_status(account_id, name).await;
+    if let Some(n) = &mut s.notify {
+        let selected = status.as_ref().ok().map(|st| st.id);
+        for item in &drained {
+            n.note(item, selected);
+        }
+    }
+    let status = status?;
     let keywords = store.mailbox_keywords(account_id, status.id).await?;
     let name = name.to_string();
     let sel = match s.shared.snapshots.get(status.id, status.uidvalidity) {
@@ -74,10 +87,12 @@ pub(crate) async fn select(s: &mut Session, name: &str, read_only: bool) -> Outc
     if !s.rev2 {
         s.send(Data::Recent(recent));
     }
+    // IMAP4rev2 drops UNSEEN from SELECT (RFC 9051 6.3.2).
     if let Some(i) = sel
         .msgs
         .iter()
         .position(|m| !m.flags.has(store::Flags::SEEN))
+        .filter(|_| !s.rev2)
     {
         s.send(StatusResponse::untagged(
             Status::Ok,
@@ -97,6 +112,12 @@ pub(crate) async fn select(s: &mut Session, name: &str, read_only: bool) -> Outc
         Some(Code::UidNext(imap_proto::Uid(uidnext))),
         "Predicted next UID",
     ));
+    if s.rev2 {
+        // RFC 9051 6.3.2: the mailbox's name and attributes.
+        if let Some(info) = store.mailbox(account_id, &sel.name).await? {
+            s.send(Data::List(super::list::list_data(&info)));
+        }
+    }
     let Some(acc) = s.state.account().cloned() else {
         return Err(Reply::bad("Log in first"));
     };

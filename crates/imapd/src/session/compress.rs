@@ -96,3 +96,47 @@ impl Deflate {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::Compress;
+
+    fn deflate(data: &[u8]) -> Vec<u8> {
+        let mut c = Compress::new(Compression::default(), false);
+        let mut out = Vec::with_capacity(data.len() + 1024);
+        c.compress_vec(data, &mut out, FlushCompress::Sync).unwrap();
+        out
+    }
+
+    /// A short deflated input can inflate to more than one read buffer holds:
+    /// what the inflater still holds must come out without waiting for more
+    /// bytes from the socket (the client is waiting for the reply).
+    #[tokio::test]
+    async fn inflated_bytes_beyond_the_buffer_are_not_held_back() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let data = b"a1 NOOP\r\n".repeat(2000);
+        let wire = deflate(&data);
+        assert!(wire.len() < 200, "{}", wire.len());
+        tokio::io::AsyncWriteExt::write_all(&mut client, &wire)
+            .await
+            .unwrap();
+        let mut d = Deflate::new(Stream::Plain(server), Vec::new());
+        let mut got = Vec::new();
+        while got.len() < data.len() {
+            let mut buf = Vec::with_capacity(64);
+            let read =
+                tokio::time::timeout(std::time::Duration::from_secs(5), d.read_buf(&mut buf))
+                    .await
+                    .expect("inflated bytes were held back")
+                    .unwrap();
+            assert!(read > 0);
+            got.extend_from_slice(&buf);
+        }
+        assert_eq!(got, data);
+        drop(client);
+    }
+}

@@ -3,6 +3,7 @@
 //! untagged updates, and is the only writer to the socket.
 
 pub(crate) mod compress;
+pub(crate) mod context;
 pub(crate) mod notify;
 pub(crate) mod selected;
 pub(crate) mod state;
@@ -127,6 +128,9 @@ const IDLE_BUFFER: usize = 1024;
 /// Read chunk while a command (or a literal) is arriving.
 const BUSY_BUFFER: usize = 16 * 1024;
 
+/// The largest non-synchronising literal LITERAL- allows (RFC 7888 4).
+const LITERAL_MINUS: u32 = 4096;
+
 /// The shortest command line accepted, whatever the configured line limit.
 const MIN_COMMAND_LINE: usize = 1024 * 1024;
 
@@ -154,6 +158,8 @@ pub(crate) struct Session {
     seen_commits: u64,
     /// What NOTIFY asked for (RFC 5465); None without NOTIFY or after NONE.
     pub notify: Option<Box<notify::Notify>>,
+    /// Results kept up to date and sort values (RFC 5267 4).
+    pub contexts: context::Contexts,
     /// Input still to drop after a refused command.
     skip: Option<Skip>,
     /// Buffer length at which a literal being received is complete.
@@ -174,7 +180,8 @@ impl Session {
             // command (RFC 7162 4): a command line may be long.
             max_line: l.max_line_length.max(MIN_COMMAND_LINE),
             max_literal,
-            max_non_sync_literal: max_literal,
+            // LITERAL- until login (RFC 7888 4); LITERAL+ after it.
+            max_non_sync_literal: max_literal.min(LITERAL_MINUS),
             max_depth: l.max_nesting,
             ..imap_proto::Limits::default()
         };
@@ -193,6 +200,7 @@ impl Session {
             rev2: false,
             seen_commits: 0,
             notify: None,
+            contexts: context::Contexts::default(),
             skip: None,
             want: 0,
             broken: false,
@@ -342,6 +350,7 @@ impl Session {
         if !allowed(&body, self.state.kind()) {
             let text = match (&body, self.state.kind()) {
                 (_, state::Kind::NotAuthenticated) => "Log in first",
+                (_, state::Kind::Submit) => "Not available to the submission identity",
                 (
                     CommandBody::StartTls
                     | CommandBody::Login { .. }
@@ -353,7 +362,8 @@ impl Session {
             self.tagged(tag, Reply::bad(text).code(imap_proto::Code::ClientBug));
             return;
         }
-        // RFC 3501 7.4.1: no EXPUNGE while answering FETCH, STORE or SEARCH.
+        // RFC 3501 7.4.1: no EXPUNGE while answering FETCH, STORE or SEARCH (nor CONVERT,
+        // RFC 5259 6).
         // After SELECT the client has just learnt EXISTS: messages expunged
         // meanwhile keep their numbers until its next command.
         let allow_expunge = !matches!(
@@ -361,6 +371,9 @@ impl Session {
             CommandBody::Fetch { uid: false, .. }
                 | CommandBody::Store { uid: false, .. }
                 | CommandBody::Search { uid: false, .. }
+                | CommandBody::Sort { uid: false, .. }
+                | CommandBody::Thread { uid: false, .. }
+                | CommandBody::Convert { uid: false, .. }
                 | CommandBody::Select { .. }
                 | CommandBody::Examine { .. }
         );
@@ -433,7 +446,29 @@ impl Session {
                 Ok((changed, expunged, highest)) => {
                     let before = sel.modseq;
                     let next_uid = sel.msgs.last().map_or(0, |m| m.uid.0.saturating_add(1));
+                    // RFC 5267 4.3.4: REMOVEFROM while the numbers still hold.
+                    let removals = if allow_expunge && self.contexts.updating() {
+                        sel.mark_expunged(&expunged);
+                        self.contexts.expunging(sel)
+                    } else {
+                        Vec::new()
+                    };
                     let mut data = sel.apply(changed, &expunged, highest, allow_expunge);
+                    if !removals.is_empty() {
+                        let at = data
+                            .iter()
+                            .position(|d| {
+                                matches!(
+                                    d,
+                                    imap_proto::Response::Data(
+                                        imap_proto::Data::Expunge(_)
+                                            | imap_proto::Data::Vanished { .. }
+                                    )
+                                )
+                            })
+                            .unwrap_or(data.len());
+                        data.splice(at..at, removals.into_iter().map(Into::into));
+                    }
                     sel.dirty = false;
                     let upto = sel.msgs.last().map_or(0, |m| m.uid.0.saturating_add(1));
                     // New messages are recent to the first session that sees them.
@@ -464,9 +499,19 @@ impl Session {
                 Err(e) => tracing::warn!(error = %e, "refreshing the selected mailbox failed"),
             }
         } else if allow_expunge {
-            let data = sel.take_expunged();
+            let mut data = self.contexts.expunging(sel);
+            data.extend(sel.take_expunged());
             for d in data {
                 self.send(d);
+            }
+        }
+        if self.contexts.updating()
+            && let Some(sel) = self.state.selected()
+        {
+            // ADDTO and REMOVEFROM after EXISTS (RFC 5267 4.3.3).
+            match self.contexts.refresh(&store, account, sel).await {
+                Ok(data) => data.into_iter().for_each(|d| self.send(d)),
+                Err(e) => tracing::warn!(error = %e, "updating search contexts failed"),
             }
         }
         if self.notify.is_some() {

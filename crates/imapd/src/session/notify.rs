@@ -101,7 +101,7 @@ impl Notify {
             .map(|g| g.events.as_slice())
     }
 
-    fn wants(&self, name: &str, f: impl Fn(&NotifyEvent) -> bool) -> bool {
+    pub(crate) fn wants(&self, name: &str, f: impl Fn(&NotifyEvent) -> bool) -> bool {
         self.events_for(name).is_some_and(|e| e.iter().any(f))
     }
 
@@ -195,15 +195,22 @@ impl Notify {
 }
 
 impl Session {
-    /// STATUS items sent for a watched mailbox (RFC 5465 5.1-5.3).
-    pub(crate) fn notify_status_items(&self) -> Vec<StatusItem> {
+    /// STATUS items sent for watched mailbox `name` (RFC 5465 5.1-5.3): what
+    /// its message events need, and HIGHESTMODSEQ when flag changes are
+    /// watched there (5.1) or CONDSTORE is on.
+    pub(crate) fn notify_status_items(&self, name: &str) -> Vec<StatusItem> {
         let mut items = vec![
             StatusItem::Messages,
             StatusItem::UidNext,
             StatusItem::UidValidity,
             StatusItem::Unseen,
         ];
-        if self.condstore {
+        let flags = self.notify.as_ref().is_some_and(|n| {
+            n.wants(name, |e| {
+                matches!(e, NotifyEvent::FlagChange | NotifyEvent::AnnotationChange)
+            })
+        });
+        if self.condstore || flags {
             items.push(StatusItem::HighestModSeq);
         }
         items
@@ -214,7 +221,7 @@ impl Session {
         let Some(account) = self.state.account().map(|a| a.id) else {
             return false;
         };
-        let items = self.notify_status_items();
+        let items = self.notify_status_items(name);
         match self.shared.store.mailbox_status(account, name).await {
             Ok(st) => {
                 let items = crate::handler::status::values(&st, &items, self.append_limit());

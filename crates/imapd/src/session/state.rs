@@ -7,8 +7,16 @@ use super::selected::Selected;
 
 pub(crate) enum State {
     NotAuthenticated,
-    Authenticated { account: Account },
-    Selected { account: Account, mailbox: Selected },
+    Authenticated {
+        account: Account,
+    },
+    Selected {
+        account: Account,
+        mailbox: Selected,
+    },
+    /// The submission server's identity (`$submit`, RFC 4468 BURL): it has no
+    /// mailboxes and may only fetch `submit+` URLAUTH URLs.
+    Submit,
     Logout,
 }
 
@@ -17,6 +25,7 @@ pub(crate) enum Kind {
     NotAuthenticated,
     Authenticated,
     Selected,
+    Submit,
     Logout,
 }
 
@@ -26,6 +35,7 @@ impl State {
             State::NotAuthenticated => Kind::NotAuthenticated,
             State::Authenticated { .. } => Kind::Authenticated,
             State::Selected { .. } => Kind::Selected,
+            State::Submit => Kind::Submit,
             State::Logout => Kind::Logout,
         }
     }
@@ -35,6 +45,10 @@ impl State {
             State::Authenticated { account } | State::Selected { account, .. } => Some(account),
             _ => None,
         }
+    }
+
+    pub fn is_submit(&self) -> bool {
+        matches!(self, State::Submit)
     }
 
     pub fn selected(&self) -> Option<&Selected> {
@@ -56,6 +70,12 @@ impl State {
 pub(crate) fn allowed(cmd: &CommandBody, state: Kind) -> bool {
     use CommandBody as C;
     use Kind as K;
+    if state == K::Submit {
+        return matches!(
+            cmd,
+            C::Capability | C::Noop | C::Logout | C::UrlFetch { .. }
+        );
+    }
     match cmd {
         C::Capability | C::Noop | C::Logout | C::Id { .. } => state != K::Logout,
         C::StartTls | C::Authenticate { .. } | C::Login { .. } => state == K::NotAuthenticated,
@@ -68,7 +88,11 @@ pub(crate) fn allowed(cmd: &CommandBody, state: Kind) -> bool {
         | C::Fetch { .. }
         | C::Store { .. }
         | C::Copy { .. }
-        | C::Move { .. } => state == K::Selected,
+        | C::Move { .. }
+        | C::Convert { .. }
+        | C::Sort { .. }
+        | C::Thread { .. }
+        | C::CancelUpdate { .. } => state == K::Selected,
         _ => matches!(state, K::Authenticated | K::Selected),
     }
 }

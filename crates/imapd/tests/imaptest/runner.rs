@@ -8,7 +8,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::matcher::{Vars, match_tagged, match_untagged, substitute};
-use super::script::{Arg, Existence, Script, State, read_mbox, tokenize};
+use super::script::{Arg, Existence, Script, State, read_mbox, read_mbox_dates, tokenize};
 
 /// How long one reply may take before the script counts as failed.
 const WAIT: Duration = Duration::from_secs(5);
@@ -26,6 +26,8 @@ struct Conn {
     /// Untagged replies read but not yet checked against a group.
     backlog: Vec<Vec<u8>>,
     next_tag: u32,
+    /// Messages in the selected mailbox as the replies processed so far say.
+    exists: u32,
 }
 
 fn literal_len(line: &[u8]) -> Option<usize> {
@@ -45,6 +47,7 @@ impl Conn {
             io: BufReader::new(tcp),
             backlog: Vec::new(),
             next_tag: 1,
+            exists: 0,
         };
         let greeting = c.response().await?;
         c.backlog.push(greeting);
@@ -66,6 +69,9 @@ impl Conn {
             let body = line.strip_suffix(b"\n").unwrap_or(&line);
             let body = body.strip_suffix(b"\r").unwrap_or(body);
             out.extend_from_slice(body);
+            if std::env::var_os("IMAPTEST_TRACE").is_some() {
+                println!("S: {}", show(body));
+            }
             match literal_len(body) {
                 Some(len) => {
                     out.extend_from_slice(b"\r\n");
@@ -82,6 +88,9 @@ impl Conn {
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if std::env::var_os("IMAPTEST_TRACE").is_some() {
+            println!("C: {}", show(bytes));
+        }
         self.io
             .get_mut()
             .write_all(bytes)
@@ -157,6 +166,70 @@ impl Conn {
     }
 }
 
+/// `N EXISTS` or `N EXPUNGE` in an untagged reply.
+fn counted(args: &[Arg]) -> Option<(u32, bool)> {
+    let (Some(Arg::Atom(n)), Some(Arg::Atom(what))) = (args.first(), args.get(1)) else {
+        return None;
+    };
+    let n = n.parse().ok()?;
+    if what.eq_ignore_ascii_case("exists") {
+        Some((n, true))
+    } else if what.eq_ignore_ascii_case("expunge") {
+        Some((n, false))
+    } else {
+        None
+    }
+}
+
+impl Conn {
+    /// Takes in what an untagged reply says about the message count.
+    fn observe(&mut self, args: &[Arg]) {
+        match counted(args) {
+            Some((n, true)) => self.exists = n,
+            Some((_, false)) => self.exists = self.exists.saturating_sub(1),
+            None => {}
+        }
+    }
+}
+
+/// imaptest's relative sequence numbers: `$N` names the message that had
+/// number N when the group started; each EXPUNGE read renumbers the rest.
+struct SeqMap(Vec<u32>);
+
+impl SeqMap {
+    fn new(count: u32) -> SeqMap {
+        SeqMap((1..=count).collect())
+    }
+
+    fn expunge(&mut self, seq: u32) {
+        for s in &mut self.0 {
+            if *s == seq {
+                *s = 0;
+            } else if *s > seq {
+                *s -= 1;
+            }
+        }
+    }
+
+    /// `vars` with `$1`, `$2`, ... bound to the current numbers.
+    fn bind(&self, vars: &Vars) -> Vars {
+        let mut v = vars.clone();
+        for (i, s) in self.0.iter().enumerate() {
+            let value = if *s == 0 {
+                "<expunged>".to_string()
+            } else {
+                s.to_string()
+            };
+            v.insert((i + 1).to_string(), value.into_bytes());
+        }
+        v
+    }
+}
+
+fn unbind_numbers(vars: &mut Vars) {
+    vars.retain(|k, _| !k.bytes().all(|c| c.is_ascii_digit()));
+}
+
 fn ok(reply: &[u8]) -> bool {
     reply
         .split(|&c| c == b' ')
@@ -203,13 +276,14 @@ async fn run_inner(
     }
     let mut vars = Vars::new();
     vars.insert("mailbox".into(), MAILBOX.as_bytes().to_vec());
-    vars.insert("username".into(), user.as_bytes().to_vec());
+    // In IMAP URLs (RFC 5092) the user is percent-encoded: `@` is `%40`.
+    let url_user = user.replace('%', "%25").replace('@', "%40");
+    vars.insert("username".into(), url_user.as_bytes().to_vec());
+    vars.insert("user".into(), url_user.as_bytes().to_vec());
     let domain = user.split_once('@').map(|(_, d)| d).unwrap_or("");
     vars.insert("domain".into(), domain.as_bytes().to_vec());
-    vars.insert(
-        "mailbox_url".into(),
-        format!("imap://{user}@{addr}/{MAILBOX}").into_bytes(),
-    );
+    // The mailbox as it appears in a URL's path (imaptest's `$mailbox_url`).
+    vars.insert("mailbox_url".into(), MAILBOX.as_bytes().to_vec());
     let login = format!("LOGIN \"{user}\" \"{pass}\"");
     // Capabilities and the hierarchy separator, from a connection of its own.
     let mut probe = Conn::connect(addr).await.map_err(fail)?;
@@ -257,7 +331,11 @@ async fn run_inner(
             }
         }
     }
-    let mut mbox = read_mbox(&script.mbox).into_iter();
+    // imaptest starts the mbox over at its end.
+    let messages = read_mbox(&script.mbox);
+    let in_mbox = messages.len();
+    let mut dates = read_mbox_dates(&script.mbox).into_iter().cycle();
+    let mut mbox = messages.into_iter().cycle();
     if matches!(
         script.state,
         State::Created | State::Appended | State::Selected
@@ -271,10 +349,16 @@ async fn run_inner(
         }
     }
     if matches!(script.state, State::Appended | State::Selected) {
-        let count = script.messages.unwrap_or(usize::MAX);
+        let count = script.messages.unwrap_or(in_mbox);
         for _ in 0..count {
             let Some(m) = mbox.next() else { break };
-            let mut cmd = format!("APPEND {MAILBOX} {{{}}}\r\n", m.len()).into_bytes();
+            // The INTERNALDATE from the mbox `From ` line, as imaptest appends.
+            let date = dates
+                .next()
+                .flatten()
+                .map(|d| format!("\"{d}\" "))
+                .unwrap_or_default();
+            let mut cmd = format!("APPEND {MAILBOX} {date}{{{}}}\r\n", m.len()).into_bytes();
             cmd.extend_from_slice(&m);
             let r = probe.setup(&cmd).await.map_err(fail)?;
             if !ok(&r) {
@@ -295,7 +379,11 @@ async fn run_inner(
     }
     if script.state != State::NonAuth {
         for c in &mut conns {
-            c.backlog.clear();
+            for l in std::mem::take(&mut c.backlog) {
+                if let Some(args) = l.strip_prefix(b"* ").and_then(|l| tokenize(l).ok()) {
+                    c.observe(&args);
+                }
+            }
         }
     }
     let mut commands = 0;
@@ -307,11 +395,12 @@ async fn run_inner(
         // tagged reply.
         let mut tags = Vec::new();
         let mut replies: Vec<Option<Vec<u8>>> = Vec::new();
+        let mut seqmap = SeqMap::new(conn.exists);
         for cmd in &group.commands {
             let tag = format!("{}.{}", script.name.replace(['.', ' '], "-"), conn.next_tag);
             conn.next_tag += 1;
             vars.insert("tag".into(), tag.as_bytes().to_vec());
-            let mut text = substitute(&cmd.text, &vars);
+            let mut text = substitute(&cmd.text, &seqmap.bind(&vars));
             let lower = String::from_utf8_lossy(&text).to_ascii_lowercase();
             // imaptest: `append` without a message appends the next one from the mbox.
             if lower == "append" || (lower.starts_with("append ") && !lower.contains('{')) {
@@ -321,6 +410,7 @@ async fn run_inner(
                 let m = mbox
                     .next()
                     .unwrap_or_else(|| b"Subject: x\r\n\r\nx\r\n".to_vec());
+                dates.next();
                 text.extend_from_slice(format!(" {{{}}}\r\n", m.len()).as_bytes());
                 text.extend_from_slice(&m);
             }
@@ -366,38 +456,56 @@ async fn run_inner(
             .filter_map(|l| l.strip_prefix(b"* ").and_then(|l| tokenize(l).ok()))
             .collect();
         let line = group.commands.first().map_or(0, |c| c.line);
-        for u in &group.untagged {
-            let found = got.iter().any(|a| {
-                let mut t = vars.clone();
-                if match_untagged(&u.args, a, &mut t) {
-                    if u.existence == Existence::Must {
-                        vars = t;
-                    }
-                    true
-                } else {
-                    false
+        // As imaptest does: each reply, in the order it came, is matched
+        // against the expected replies not found yet (one reply may satisfy
+        // several), then its EXPUNGE renumbers the messages after it.
+        let mut found = vec![false; group.untagged.len()];
+        for a in &got {
+            let mut v = seqmap.bind(&vars);
+            for (i, u) in group.untagged.iter().enumerate() {
+                if found[i] {
+                    continue;
                 }
-            });
-            let bad = match u.existence {
-                Existence::Must => !found,
-                Existence::MustNot => found,
-                Existence::May => false,
-            };
-            if bad {
-                let got: Vec<String> = got.iter().map(|a| show_args(a)).collect();
-                return Ok(Outcome::Failed {
-                    commands,
-                    reason: format!(
-                        "line {line}: {} `* {}`; got {got:?}",
-                        if u.existence == Existence::Must {
-                            "missing"
-                        } else {
-                            "unexpected"
-                        },
-                        show_args(&u.args)
-                    ),
-                });
+                let mut t = v.clone();
+                if !match_untagged(&u.args, a, &mut t) {
+                    continue;
+                }
+                if u.existence == Existence::MustNot {
+                    return Ok(Outcome::Failed {
+                        commands,
+                        reason: format!(
+                            "line {line}: unexpected `* {}`: got `* {}`",
+                            show_args(&u.args),
+                            show_args(a)
+                        ),
+                    });
+                }
+                found[i] = true;
+                if u.existence == Existence::Must {
+                    v = t;
+                }
             }
+            unbind_numbers(&mut v);
+            vars = v;
+            if let Some((seq, false)) = counted(a) {
+                seqmap.expunge(seq);
+            }
+            conn.observe(a);
+        }
+        let missing = group
+            .untagged
+            .iter()
+            .zip(&found)
+            .find(|(u, f)| u.existence == Existence::Must && !**f);
+        if let Some((u, _)) = missing {
+            let got: Vec<String> = got.iter().map(|a| show_args(a)).collect();
+            return Ok(Outcome::Failed {
+                commands,
+                reason: format!(
+                    "line {line}: missing `* {}`; got {got:?}",
+                    show_args(&u.args)
+                ),
+            });
         }
     }
     Ok(Outcome::Passed { commands })

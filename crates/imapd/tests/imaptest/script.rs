@@ -242,25 +242,30 @@ fn logical_lines(data: &[u8]) -> Result<Vec<(usize, Vec<u8>)>, String> {
             line.truncate(line.len() - if binary { 4 } else { 3 });
             let mut block: Vec<u8> = Vec::new();
             let mut closed = None;
+            // Where the last line's text ends: its line end belongs to the
+            // file, not the literal.
+            let mut text_end = 0;
             for (_, l) in lines.by_ref() {
                 if l.starts_with(b"}}}") {
                     closed = Some(l[3..].to_vec());
                     break;
                 }
-                let crlf = l.ends_with(b"\r");
-                let l = if crlf { &l[..l.len() - 1] } else { l };
-                block.extend_from_slice(l);
-                block.extend_from_slice(if binary && !crlf { b"\n" } else { b"\r\n" });
+                if binary {
+                    // As imaptest reads them: a CR before the LF is data, and
+                    // lines are joined with LF.
+                    block.extend_from_slice(l);
+                    text_end = block.len();
+                    block.push(b'\n');
+                } else {
+                    block.extend_from_slice(l.strip_suffix(b"\r").unwrap_or(l));
+                    text_end = block.len();
+                    block.extend_from_slice(b"\r\n");
+                }
             }
             let Some(after) = closed else {
                 return Err(format!("line {}: block not closed", i + 1));
             };
-            // The last line's CRLF belongs to the file, not the literal.
-            if block.ends_with(b"\r\n") {
-                block.truncate(block.len() - 2);
-            } else if block.ends_with(b"\n") {
-                block.truncate(block.len() - 1);
-            }
+            block.truncate(text_end);
             let prefix = if binary { "~" } else { "" };
             line.extend_from_slice(format!("{prefix}{{{}}}\r\n", block.len()).as_bytes());
             line.extend_from_slice(&block);
@@ -505,6 +510,36 @@ pub fn parse_dir(dir: &Path) -> Vec<(String, Result<Script, String>)> {
 }
 
 /// The messages of an mbox, with CRLF line ends and without the `From ` lines.
+/// The INTERNALDATE of each message of an mbox file, from its `From ` line
+/// (`From user@domain  Fri Feb 22 17:06:23 2008 [+0200]`), as an IMAP
+/// date-time: imaptest appends with it.
+pub fn read_mbox_dates(path: &Path) -> Vec<Option<String>> {
+    let data = std::fs::read(path).unwrap_or_default();
+    let mut dates = Vec::new();
+    let mut prev_blank = true;
+    for l in data.split(|&b| b == b'\n') {
+        let body = l.strip_suffix(b"\r").unwrap_or(l);
+        if prev_blank && body.starts_with(b"From ") {
+            let text = String::from_utf8_lossy(body);
+            let words: Vec<&str> = text.split_whitespace().skip(2).collect();
+            let date = match words.as_slice() {
+                [_, month, day, time, year, rest @ ..] => {
+                    let zone = rest.first().copied().unwrap_or("+0000");
+                    day.parse::<u32>()
+                        .ok()
+                        .map(|d| format!("{d:02}-{month}-{year} {time} {zone}"))
+                }
+                _ => None,
+            };
+            dates.push(date);
+            prev_blank = false;
+            continue;
+        }
+        prev_blank = body.is_empty();
+    }
+    dates
+}
+
 pub fn read_mbox(path: &Path) -> Vec<Vec<u8>> {
     let data = std::fs::read(path).unwrap_or_default();
     let mut msgs: Vec<Vec<u8>> = Vec::new();

@@ -1,6 +1,7 @@
 //! `zest bench`: measurements of the store and of the daemons over their
 //! protocols, against Zest and, in the same run, against a peer server.
 
+mod forward;
 mod imap;
 mod local;
 mod scale;
@@ -23,6 +24,7 @@ pub async fn run(app: &App, cmd: BenchCmd) -> Result<()> {
         }
         BenchCmd::Imap(args) => imap::run(args).await,
         BenchCmd::ImapScale(args) => scale::run(args).await,
+        BenchCmd::Forward(args) => forward::run(args).await,
         BenchCmd::ImapIdleClients { addr, count } => scale::idle_clients(addr, count).await,
     }
 }
