@@ -120,6 +120,14 @@ impl Conn {
         self.send(format!("{cmd}\r\n").as_bytes()).await;
         self.reply().await
     }
+
+    /// SMTP: MAIL FROM and one RCPT TO, both accepted.
+    async fn envelope(&mut self, from: &str, to: &str) {
+        let r = self.smtp(&format!("MAIL FROM:<{from}>")).await;
+        assert!(r.starts_with("250"), "MAIL: {r}");
+        let r = self.smtp(&format!("RCPT TO:<{to}>")).await;
+        assert!(r.starts_with("250"), "RCPT: {r}");
+    }
 }
 
 #[derive(Debug)]
@@ -413,16 +421,7 @@ async fn a_20_mb_attachment_is_forwarded_without_download() {
     let mut smtp = sys.smtp_login(ALICE).await;
     let ehlo = smtp.smtp("EHLO client.example.org").await;
     assert!(ehlo.lines().any(|l| &l[4..] == "BURL imap"), "{ehlo}");
-    assert!(
-        smtp.smtp(&format!("MAIL FROM:<{ALICE}>"))
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        smtp.smtp(&format!("RCPT TO:<{BOB}>"))
-            .await
-            .starts_with("250")
-    );
+    smtp.envelope(ALICE, BOB).await;
     let r = smtp.smtp(&format!("BURL {url} LAST")).await;
     assert!(r.starts_with("250 2.0.0 OK queued as"), "{r}");
     let client_bytes = imap.sent + imap.received - sent0 - recv0 + smtp.sent + smtp.received;
@@ -454,34 +453,14 @@ async fn a_20_mb_attachment_is_forwarded_without_download() {
 
     // The same URL submitted by another user is refused, and leaks nothing.
     let mut other = sys.smtp_login(BOB).await;
-    assert!(
-        other
-            .smtp(&format!("MAIL FROM:<{BOB}>"))
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        other
-            .smtp(&format!("RCPT TO:<{ALICE}>"))
-            .await
-            .starts_with("250")
-    );
+    other.envelope(BOB, ALICE).await;
     assert_eq!(
         other.smtp(&format!("BURL {url} LAST")).await,
         "554 5.7.0 IMAP URL authorization failed"
     );
     // A forged token: imapd answers NIL.
     let forged = format!("{}{}", &url[..url.len() - 8], "00000000");
-    assert!(
-        smtp.smtp(&format!("MAIL FROM:<{ALICE}>"))
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        smtp.smtp(&format!("RCPT TO:<{BOB}>"))
-            .await
-            .starts_with("250")
-    );
+    smtp.envelope(ALICE, BOB).await;
     assert_eq!(
         smtp.smtp(&format!("BURL {forged} LAST")).await,
         "554 5.7.0 IMAP URL authorization failed"
@@ -492,16 +471,7 @@ async fn a_20_mb_attachment_is_forwarded_without_download() {
         "imap://bob%40example.org@",
         1,
     );
-    assert!(
-        smtp.smtp(&format!("MAIL FROM:<{ALICE}>"))
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        smtp.smtp(&format!("RCPT TO:<{BOB}>"))
-            .await
-            .starts_with("250")
-    );
+    smtp.envelope(ALICE, BOB).await;
     assert_eq!(
         smtp.smtp(&format!("BURL {bobs} LAST")).await,
         "554 5.7.0 IMAP URL authorization failed"
@@ -532,16 +502,7 @@ async fn burl_parts_and_bdat_chunks_make_one_message() {
         urls.push(quoted_after(&r, "* GENURLAUTH "));
     }
     let mut smtp = sys.smtp_login(ALICE).await;
-    assert!(
-        smtp.smtp(&format!("MAIL FROM:<{ALICE}>"))
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        smtp.smtp(&format!("RCPT TO:<{BOB}>"))
-            .await
-            .starts_with("250")
-    );
+    smtp.envelope(ALICE, BOB).await;
     smtp.send(format!("BDAT {}\r\n{DRAFT_HEAD}", DRAFT_HEAD.len()).as_bytes())
         .await;
     assert!(smtp.reply().await.starts_with("250"));
@@ -584,16 +545,7 @@ async fn without_plaintext_the_submission_server_reaches_imapd_over_starttls() {
         .await;
     let url = quoted_after(&r, "* GENURLAUTH ");
     let mut smtp = sys.smtp_login(ALICE).await;
-    assert!(
-        smtp.smtp(&format!("MAIL FROM:<{ALICE}>"))
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        smtp.smtp(&format!("RCPT TO:<{BOB}>"))
-            .await
-            .starts_with("250")
-    );
+    smtp.envelope(ALICE, BOB).await;
     let r = smtp.smtp(&format!("BURL {url} LAST")).await;
     // The message's From: is bob's, which alice does not own.
     assert_eq!(r, "550 5.7.1 From: address not owned by alice@example.org");
@@ -611,16 +563,7 @@ async fn without_plaintext_the_submission_server_reaches_imapd_over_starttls() {
         )
         .await;
     let url = quoted_after(&r, "* GENURLAUTH ");
-    assert!(
-        smtp.smtp(&format!("MAIL FROM:<{ALICE}>"))
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        smtp.smtp(&format!("RCPT TO:<{BOB}>"))
-            .await
-            .starts_with("250")
-    );
+    smtp.envelope(ALICE, BOB).await;
     let r = smtp.smtp(&format!("BURL {url} LAST")).await;
     assert!(r.starts_with("250 2.0.0 OK queued as"), "{r}");
     assert!(sys.inbox(BOB, 1).await[0].ends_with(&own));

@@ -11,6 +11,7 @@ pub mod queue;
 mod reply;
 mod session;
 mod stream;
+mod tls_client;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -64,7 +64,7 @@ impl Runner {
         let router = Router::new(&config);
         Ok(Runner {
             inner: Arc::new(Inner {
-                tls: client::opportunistic_tls()?,
+                tls: crate::tls_client::opportunistic()?,
                 config,
                 store,
                 shutdown,
