@@ -26,6 +26,7 @@ pub use command::select::SelectParam;
 pub use command::sort::{SortCriterion, SortKey, ThreadAlgorithm};
 pub use command::status::StatusItem;
 pub use command::store::{StoreMode, StoreModifier};
+pub use command::urlauth::UrlFetchParams;
 pub use command::{Command, CommandBody, command_tag, parse_command};
 pub use datetime::{Date, DateTime};
 pub use error::{ParseError, ParseErrorKind, Skip};

@@ -62,7 +62,8 @@ fn rfc4467_commands() {
     assert_eq!(
         cmd.body,
         CommandBody::UrlFetch {
-            urls: vec![RFC4467_URL.into()]
+            urls: vec![RFC4467_URL.into()],
+            params: vec![None]
         }
     );
     // What GENURLAUTH returned, sent back without quotes.
@@ -70,7 +71,8 @@ fn rfc4467_commands() {
     assert_eq!(
         cmd.body,
         CommandBody::UrlFetch {
-            urls: vec![RFC4467_URL.into(), "abc".into()]
+            urls: vec![RFC4467_URL.into(), "abc".into()],
+            params: vec![None, None]
         }
     );
 }
@@ -124,7 +126,15 @@ fn refused() {
         b"a GENURLAUTH \"imap://x/INBOX/;uid=1;urlauth=anonymous\"\r\n",
         b"a GENURLAUTH \"u\" \"INTERNAL\"\r\n",
         b"a URLFETCH\r\n",
-        b"a URLFETCH (\"u\" BINARY)\r\n",
+        b"a URLFETCH ()\r\n",
+        b"a URLFETCH (\"u\" BINARY BODY)\r\n",
+        b"a URLFETCH (\"u\" BINARY BINARY)\r\n",
+        b"a URLFETCH (\"u\" BODYSTRUCTURE)\r\n",
+        b"a URLFETCH (\"u\" (BINARY))\r\n",
+        b"a URLFETCH (\"u\"  BINARY)\r\n",
+        b"a URLFETCH (\"u\" BINARY\r\n",
+        b"a URLFETCH \"u\" BINARY)\r\n",
+        b"a URLFETCH (\"u\" BINARY) \r\n",
         b"a RESETKEY INBOX (INTERNAL)\r\n",
         b"a APPEND INBOX CATENATE ()\r\n",
         b"a APPEND INBOX CATENATE (URL)\r\n",
@@ -137,6 +147,128 @@ fn refused() {
             String::from_utf8_lossy(bad)
         );
     }
+}
+
+const RFC5524_URL: &str = "imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred:internal:91354a473744909de610943775f92038";
+
+#[test]
+fn rfc5524_urlfetch_parameters() {
+    // RFC 5524 4: the parenthesized form beside a plain URL.
+    let cmd = parse(
+        format!(
+            "a1 URLFETCH (\"{RFC5524_URL}\" BODYPARTSTRUCTURE BINARY) {RFC5524_URL} ({RFC5524_URL} body.peek)\r\n"
+        )
+        .as_bytes(),
+    );
+    let both = UrlFetchParams {
+        body_part_structure: true,
+        binary: true,
+        body: false,
+    };
+    let body = UrlFetchParams {
+        body: true,
+        ..UrlFetchParams::default()
+    };
+    assert_eq!(
+        cmd.body,
+        CommandBody::UrlFetch {
+            urls: vec![RFC5524_URL.into(), RFC5524_URL.into(), RFC5524_URL.into()],
+            params: vec![Some(both), None, Some(body)]
+        }
+    );
+    // A URL alone in parentheses asks for nothing more than the form says.
+    let cmd = parse(b"a2 URLFETCH (\"/INBOX/;uid=1\")\r\n");
+    assert_eq!(
+        cmd.body,
+        CommandBody::UrlFetch {
+            urls: vec!["/INBOX/;uid=1".into()],
+            params: vec![Some(UrlFetchParams::default())]
+        }
+    );
+    // A literal URL inside the parentheses.
+    let cmd = parse(b"a3 URLFETCH ({13}\r\n/INBOX/;uid=1 BINARY.PEEK bodypartstructure)\r\n");
+    assert_eq!(
+        cmd.body,
+        CommandBody::UrlFetch {
+            urls: vec!["/INBOX/;uid=1".into()],
+            params: vec![Some(both)]
+        }
+    );
+}
+
+#[test]
+fn urlfetch_parameters_truncated_anywhere() {
+    let full = format!("a URLFETCH ({RFC5524_URL} BODYPARTSTRUCTURE BINARY)\r\n");
+    let limits = Limits::default();
+    for i in 0..full.len() - 2 {
+        // Cut short and ended there: never accepted as the whole command.
+        let mut cut = full.as_bytes()[..i].to_vec();
+        cut.extend_from_slice(b"\r\n");
+        if let Ok(Parsed::Done(c, _)) = parse_command(&cut, &limits) {
+            assert_ne!(
+                c.body,
+                parse(full.as_bytes()).body,
+                "{:?}",
+                String::from_utf8_lossy(&cut)
+            );
+        }
+    }
+}
+
+#[test]
+fn oversized_urlfetch_is_refused_or_complete() {
+    // Thousands of parenthesized URLs parse; a URL past the line limit does not panic.
+    let mut cmd = b"a URLFETCH".to_vec();
+    for _ in 0..5_000 {
+        cmd.extend_from_slice(b" (\"/INBOX/;uid=1\" BINARY)");
+    }
+    cmd.extend_from_slice(b"\r\n");
+    match parse_command(&cmd, &Limits::default()) {
+        Ok(Parsed::Done(c, _)) => {
+            let CommandBody::UrlFetch { urls, params } = c.body else {
+                panic!("not URLFETCH");
+            };
+            assert_eq!(urls.len(), 5_000);
+            assert!(params.iter().all(|p| p.is_some_and(|p| p.binary)));
+        }
+        Err(_) => {}
+        other => panic!("{other:?}"),
+    }
+    let huge = format!("a URLFETCH (\"{}\" BINARY)\r\n", "x".repeat(10_000_000));
+    let _ = parse_command(huge.as_bytes(), &Limits::default());
+}
+
+#[test]
+fn urlfetch_ext_responses() {
+    use imap_proto::response::urlauth::{UrlFetchExt, urlfetch_ext};
+    let opts = EncodeOptions::default();
+    let bytes = |d: imap_proto::response::Data| {
+        let mut out = Vec::new();
+        d.encode(&opts, &mut out);
+        out
+    };
+    let ext = UrlFetchExt {
+        body_part_structure: Some(b"(\"text\" \"plain\" NIL NIL NIL \"7BIT\" 1 0)"),
+        binary: Some(Some(b"a\0b")),
+        body: None,
+    };
+    assert_eq!(
+        bytes(urlfetch_ext("/INBOX/;uid=1", Some(&ext), &opts)),
+        b"* URLFETCH \"/INBOX/;uid=1\" (BODYPARTSTRUCTURE (\"text\" \"plain\" NIL NIL NIL \"7BIT\" 1 0) BINARY ~{3}\r\na\0b)\r\n"
+    );
+    let ext = UrlFetchExt {
+        body_part_structure: None,
+        binary: Some(None),
+        body: Some(Some(b"hi")),
+    };
+    assert_eq!(
+        bytes(urlfetch_ext("u", Some(&ext), &opts)),
+        b"* URLFETCH \"u\" (BINARY NIL BODY \"hi\")\r\n"
+    );
+    assert_eq!(
+        bytes(urlfetch_ext("u", None, &opts)),
+        b"* URLFETCH \"u\" NIL\r\n"
+    );
 }
 
 #[test]

@@ -318,6 +318,23 @@ impl Resolver {
         Ok(Some(section::filter_fields(&raw, fields, not)))
     }
 
+    /// The whole stored message a resolved URL points into, and its structure.
+    pub(crate) async fn message(
+        &mut self,
+        t: &Target,
+    ) -> Result<(Vec<u8>, BodyStructure), Failure> {
+        let structure = self
+            .structure(t.owner, t.mailbox, t.uid)
+            .await?
+            .ok_or(Failure::Invalid("no such message"))?
+            .clone();
+        let raw = self
+            .store
+            .read_message_range(t.owner, t.mailbox, t.uid, 0, None)
+            .await?;
+        Ok((raw, structure))
+    }
+
     /// The bytes of a resolved URL.
     pub(crate) async fn read(&self, t: Target) -> Result<Vec<u8>, Failure> {
         match t.bytes {

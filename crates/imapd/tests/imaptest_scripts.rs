@@ -205,6 +205,7 @@ const PASSING: &[&str] = &[
     "thread8",
     "uidplus",
     "urlauth",
+    "urlauth-binary",
     "uidvalidity",
     "uidvalidity-rename",
 ];

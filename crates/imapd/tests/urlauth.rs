@@ -561,3 +561,131 @@ async fn garbage_urls_get_nil_or_badurl_and_the_session_goes_on() {
     assert_eq!(r[0], "* STATUS INBOX (MESSAGES 1)");
     server.stop().await;
 }
+
+/// A message whose second part is base64 of bytes that include NUL and 8-bit.
+fn base64_message() -> (Vec<u8>, Vec<u8>) {
+    let payload: Vec<u8> = (0u8..=255).chain(*b"\r\nend").collect();
+    let encoded = {
+        use std::fmt::Write;
+        const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut s = String::new();
+        for (i, c) in payload.chunks(3).enumerate() {
+            if i > 0 && i % 19 == 0 {
+                s.push_str("\r\n");
+            }
+            let n = c
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (k, &b)| n | u32::from(b) << (16 - 8 * k));
+            for k in 0..4 {
+                if k <= c.len() {
+                    s.push(ABC[(n >> (18 - 6 * k) & 63) as usize] as char);
+                } else {
+                    s.push('=');
+                }
+            }
+        }
+        let _ = write!(s, "\r\n");
+        s
+    };
+    let m = format!(
+        "Subject: bin\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
+         --b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {encoded}--b--\r\n"
+    );
+    (m.into_bytes(), payload)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urlfetch_binary_decodes_base64_and_forged_urls_get_nil() {
+    let server = Server::start().await;
+    let mut alice = server.client().await;
+    alice.login().await;
+    let (message, payload) = base64_message();
+    let r = alice.append("a", "INBOX", "", &message).await;
+    assert!(r.last().unwrap().starts_with("a OK"), "{r:?}");
+    let url = genurlauth(
+        &mut alice,
+        "g1",
+        "imap://alice%40example.org@localhost/INBOX/;uid=1/;section=2;urlauth=anonymous",
+    )
+    .await;
+
+    alice
+        .send(&format!("f1 URLFETCH (\"{url}\" BODYPARTSTRUCTURE BINARY)"))
+        .await;
+    let line = alice.line().await.unwrap();
+    let head = format!(
+        "* URLFETCH \"{url}\" (BODYPARTSTRUCTURE (\"application\" \"octet-stream\" NIL NIL NIL \"base64\" {} ",
+        payload.len()
+    );
+    assert!(line.starts_with(&head), "{line}");
+    // The decoded bytes hold NUL: a literal8.
+    let suffix = format!(" BINARY ~{{{}}}", payload.len());
+    assert!(line.ends_with(&suffix), "{line}");
+    assert_eq!(alice.read_exact(payload.len()).await, payload);
+    assert_eq!(alice.line().await.unwrap(), ")");
+    assert_eq!(alice.line().await.unwrap(), "f1 OK URLFETCH completed");
+
+    // BODY returns the part as stored; the plain form is unchanged.
+    let stored = urlfetch(&mut alice, "f2", &url).await.unwrap();
+    assert!(stored.starts_with(b"AAECAwQF"), "{stored:?}");
+
+    // A forged verifier: NIL for the whole URL, and the next URL still answered.
+    let forged = format!("{}0", &url[..url.len() - 1]);
+    let forged = if forged == url {
+        format!("{}1", &url[..url.len() - 1])
+    } else {
+        forged
+    };
+    alice
+        .send(&format!(
+            "f3 URLFETCH (\"{forged}\" BINARY) (\"{url}\" BODY)"
+        ))
+        .await;
+    assert_eq!(
+        alice.line().await.unwrap(),
+        format!("* URLFETCH \"{forged}\" NIL")
+    );
+    let line = alice.line().await.unwrap();
+    assert!(
+        line.starts_with(&format!("* URLFETCH \"{url}\" (BODY {{")),
+        "{line}"
+    );
+    let n: usize = line[line.rfind('{').unwrap() + 1..line.len() - 1]
+        .parse()
+        .unwrap();
+    assert_eq!(alice.read_exact(n).await, stored);
+    assert_eq!(alice.line().await.unwrap(), ")");
+    assert_eq!(alice.line().await.unwrap(), "f3 OK URLFETCH completed");
+
+    // The whole message: BODYPARTSTRUCTURE of the root, BINARY with the part decoded.
+    let whole = genurlauth(
+        &mut alice,
+        "g2",
+        "imap://alice%40example.org@localhost/INBOX/;uid=1;urlauth=anonymous",
+    )
+    .await;
+    alice
+        .send(&format!("f4 URLFETCH (\"{whole}\" BINARY)"))
+        .await;
+    let line = alice.line().await.unwrap();
+    let n: usize = line[line.rfind('{').unwrap() + 1..line.len() - 1]
+        .parse()
+        .unwrap();
+    let data = alice.read_exact(n).await;
+    assert!(line.ends_with(&format!("(BINARY ~{{{n}}}")), "{line}");
+    assert!(
+        data.windows(payload.len()).any(|w| w == payload.as_slice()),
+        "decoded payload missing"
+    );
+    assert!(
+        data.windows(33)
+            .any(|w| w == b"Content-Transfer-Encoding: binary"),
+        "CTE not rewritten"
+    );
+    assert_eq!(alice.line().await.unwrap(), ")");
+    assert_eq!(alice.line().await.unwrap(), "f4 OK URLFETCH completed");
+    server.stop().await;
+}

@@ -183,9 +183,11 @@ pub enum CommandBody {
     GenUrlAuth {
         urls: Vec<(String, String)>,
     },
-    /// `URLFETCH url ...` (RFC 4467 7.3).
+    /// `URLFETCH url ...` (RFC 4467 7.3), each URL alone or as `(url param ...)`
+    /// (RFC 5524 4): `params[i]` is `Some` for the parenthesized form of `urls[i]`.
     UrlFetch {
         urls: Vec<String>,
+        params: Vec<Option<urlauth::UrlFetchParams>>,
     },
     /// `CONVERT` / `UID CONVERT` (RFC 5259 6).
     Convert {

@@ -57,16 +57,57 @@ fn url(r: &mut Reader<'_>) -> R<String> {
     Ok(bare.to_string())
 }
 
-/// `URLFETCH 1*(SP url)`
+/// What a parenthesized URLFETCH argument asks for besides the URL (RFC 5524 4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UrlFetchParams {
+    /// `BODYPARTSTRUCTURE`: the part's structure.
+    pub body_part_structure: bool,
+    /// `BINARY` (or `BINARY.PEEK`): the content with its transfer encoding removed.
+    pub binary: bool,
+    /// `BODY` (or `BODY.PEEK`): the content as stored.
+    pub body: bool,
+}
+
+/// `"(" url *(SP param) ")"` after the `(`: BINARY and BODY exclude each other.
+fn fetch_params(r: &mut Reader<'_>) -> R<(String, UrlFetchParams)> {
+    let u = url(r)?;
+    let mut p = UrlFetchParams::default();
+    while r.eat(b' ') {
+        let word = r.atom()?.to_ascii_uppercase();
+        let (flag, other) = match word.as_str() {
+            "BODYPARTSTRUCTURE" => (&mut p.body_part_structure, false),
+            "BINARY" | "BINARY.PEEK" => (&mut p.binary, p.body),
+            "BODY" | "BODY.PEEK" => (&mut p.body, p.binary),
+            _ => return r.err("Unknown URLFETCH parameter"),
+        };
+        if *flag || other {
+            return r.err("URLFETCH parameter repeated or BINARY with BODY");
+        }
+        *flag = true;
+    }
+    r.close()?;
+    Ok((u, p))
+}
+
+/// `URLFETCH 1*(SP (url / "(" url *(SP param) ")"))`
 pub(crate) fn parse_urlfetch(r: &mut Reader<'_>) -> R<CommandBody> {
     let mut urls = Vec::new();
+    let mut params = Vec::new();
     while r.eat(b' ') {
-        urls.push(url(r)?);
+        if r.peek() == Some(b'(') {
+            r.open()?;
+            let (u, p) = fetch_params(r)?;
+            urls.push(u);
+            params.push(Some(p));
+        } else {
+            urls.push(url(r)?);
+            params.push(None);
+        }
     }
     if urls.is_empty() {
         return r.err("URLFETCH needs a URL");
     }
-    Ok(CommandBody::UrlFetch { urls })
+    Ok(CommandBody::UrlFetch { urls, params })
 }
 
 pub(crate) fn encode(body: &CommandBody, opts: &EncodeOptions, out: &mut Vec<u8>) {
@@ -94,11 +135,26 @@ pub(crate) fn encode(body: &CommandBody, opts: &EncodeOptions, out: &mut Vec<u8>
                 out.extend_from_slice(mech.as_bytes());
             }
         }
-        CommandBody::UrlFetch { urls } => {
+        CommandBody::UrlFetch { urls, params } => {
             out.extend_from_slice(b"URLFETCH");
-            for url in urls {
+            for (i, url) in urls.iter().enumerate() {
                 out.push(b' ');
+                let Some(p) = params.get(i).copied().flatten() else {
+                    write_astring(out, url.as_bytes(), opts);
+                    continue;
+                };
+                out.push(b'(');
                 write_astring(out, url.as_bytes(), opts);
+                for (on, word) in [
+                    (p.body_part_structure, &b" BODYPARTSTRUCTURE"[..]),
+                    (p.binary, b" BINARY"),
+                    (p.body, b" BODY"),
+                ] {
+                    if on {
+                        out.extend_from_slice(word);
+                    }
+                }
+                out.push(b')');
             }
         }
         _ => {}

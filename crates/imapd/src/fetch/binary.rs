@@ -219,7 +219,7 @@ pub fn encode_binary_parts(raw: Vec<u8>) -> Vec<u8> {
             continue;
         }
         let body = encode_base64(&out[header_end..body_end]);
-        let header = set_cte_base64(&out[header_start..header_end]);
+        let header = set_cte(&out[header_start..header_end], "base64");
         let mut next = Vec::with_capacity(out.len() + body.len());
         next.extend_from_slice(&out[..header_start]);
         next.extend_from_slice(&header);
@@ -259,8 +259,9 @@ fn collect_binary_leaves(raw: &[u8], bs: &BodyStructure, out: &mut Vec<(usize, u
 }
 
 /// The header with every Content-Transfer-Encoding field replaced by one saying
-/// base64 (added before the blank line when there was none).
-fn set_cte_base64(header: &[u8]) -> Vec<u8> {
+/// `cte` (added before the blank line when there was none).
+fn set_cte(header: &[u8], cte: &str) -> Vec<u8> {
+    let field = format!("Content-Transfer-Encoding: {cte}\r\n");
     let mut out = Vec::with_capacity(header.len() + 40);
     let mut skipping = false;
     let mut added = false;
@@ -273,7 +274,7 @@ fn set_cte_base64(header: &[u8]) -> Vec<u8> {
         skipping = false;
         if is_last_blank {
             if !added {
-                out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n");
+                out.extend_from_slice(field.as_bytes());
             }
             out.extend_from_slice(line);
             return out;
@@ -286,7 +287,7 @@ fn set_cte_base64(header: &[u8]) -> Vec<u8> {
         if is_cte {
             skipping = true;
             if !added {
-                out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n");
+                out.extend_from_slice(field.as_bytes());
                 added = true;
             }
             continue;
@@ -298,9 +299,130 @@ fn set_cte_base64(header: &[u8]) -> Vec<u8> {
         if !out.is_empty() && !out.ends_with(b"\n") {
             out.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n");
+        out.extend_from_slice(field.as_bytes());
     }
     out
+}
+
+/// A part with the transfer encoding of every leaf inside it removed (RFC 5524 3:
+/// BINARY of a message or multipart part), with its structure describing the
+/// decoded data: the sizes and line counts change, the rest is as stored.
+pub struct DecodedTree {
+    pub data: Vec<u8>,
+    pub structure: BodyStructure,
+}
+
+/// BINARY of the part `loc` names, decoded all the way down.
+pub fn decode_tree(raw: &[u8], loc: &Located<'_>) -> Result<DecodedTree, CteError> {
+    if loc.whole {
+        let (data, structure) = decode_entity(raw, loc.bs, 0)?;
+        return Ok(DecodedTree { data, structure });
+    }
+    let (data, structure) = decode_body(raw, loc.bs, 0)?;
+    Ok(DecodedTree { data, structure })
+}
+
+/// Deeper than this the parts are refused rather than walked.
+const MAX_TREE_DEPTH: usize = 64;
+
+fn span(raw: &[u8], start: u64, len: u64) -> Result<(usize, usize), CteError> {
+    let start = usize::try_from(start).map_err(|_| CteError::Malformed("MIME"))?;
+    let len = usize::try_from(len).map_err(|_| CteError::Malformed("MIME"))?;
+    let end = start.saturating_add(len);
+    if end > raw.len() {
+        return Err(CteError::Malformed("MIME"));
+    }
+    Ok((start, end))
+}
+
+/// Header and body of `node`, its leaves decoded and their headers saying `binary`.
+fn decode_entity(
+    raw: &[u8],
+    node: &BodyStructure,
+    depth: usize,
+) -> Result<(Vec<u8>, BodyStructure), CteError> {
+    let (start, end) = span(raw, node.part_offset, node.part_header_size)?;
+    let header = &raw[start..end];
+    let (body, bs) = decode_body(raw, node, depth)?;
+    let leaf = node.parts.is_empty() && node.message.is_none();
+    let encoded = matches!(
+        node.encoding.trim().to_ascii_lowercase().as_str(),
+        "base64" | "quoted-printable"
+    );
+    let mut out = if leaf && encoded {
+        set_cte(header, "binary")
+    } else {
+        header.to_vec()
+    };
+    out.extend_from_slice(&body);
+    Ok((out, bs))
+}
+
+/// The body of `node` decoded: a leaf's transfer encoding removed, a message's or
+/// multipart's inner parts decoded in place between the bytes that frame them.
+fn decode_body(
+    raw: &[u8],
+    node: &BodyStructure,
+    depth: usize,
+) -> Result<(Vec<u8>, BodyStructure), CteError> {
+    if depth > MAX_TREE_DEPTH {
+        return Err(CteError::Malformed("MIME"));
+    }
+    let (start, end) = span(
+        raw,
+        node.part_offset + node.part_header_size,
+        node.part_body_size,
+    )?;
+    let mut bs = node.clone();
+    let data = if let Some(m) = &node.message {
+        let (inner, inner_bs) = splice(raw, start, end, std::slice::from_ref(&m.1), depth)?;
+        bs.message = Some(Box::new((
+            m.0.clone(),
+            inner_bs.into_iter().next().unwrap_or_default(),
+        )));
+        inner
+    } else if !node.parts.is_empty() {
+        let (inner, parts) = splice(raw, start, end, &node.parts, depth)?;
+        bs.parts = parts;
+        inner
+    } else {
+        decode(&raw[start..end], &node.encoding)?
+    };
+    bs.size = data.len() as u64;
+    if bs.lines.is_some() {
+        bs.lines = Some(data.iter().filter(|&&b| b == b'\n').count() as u64);
+    }
+    Ok((data, bs))
+}
+
+/// `raw[start..end]` with each child's bytes replaced by its decoded form.
+fn splice(
+    raw: &[u8],
+    start: usize,
+    end: usize,
+    children: &[BodyStructure],
+    depth: usize,
+) -> Result<(Vec<u8>, Vec<BodyStructure>), CteError> {
+    let mut out = Vec::with_capacity(end - start);
+    let mut structures = Vec::with_capacity(children.len());
+    let mut at = start;
+    for child in children {
+        let (c_start, c_end) = span(
+            raw,
+            child.part_offset,
+            child.part_header_size.saturating_add(child.part_body_size),
+        )?;
+        if c_start < at || c_end > end {
+            return Err(CteError::Malformed("MIME"));
+        }
+        out.extend_from_slice(&raw[at..c_start]);
+        let (data, bs) = decode_entity(raw, child, depth + 1)?;
+        out.extend_from_slice(&data);
+        structures.push(bs);
+        at = c_end;
+    }
+    out.extend_from_slice(&raw[at..end]);
+    Ok((out, structures))
 }
 
 #[cfg(test)]
@@ -372,5 +494,60 @@ mod tests {
         assert_eq!(decode_section(&loc).unwrap(), b"\0\x01\x02");
         let loc = locate(&stored, &s.body, &[1]).unwrap();
         assert_eq!(decode_section(&loc).unwrap(), b"hi");
+    }
+
+    const NESTED: &[u8] = b"Content-Type: multipart/mixed; boundary=\"a\"\r\n\r\npre\r\n--a\r\nContent-Type: message/rfc822\r\n\r\nSubject: in\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\naGVs\r\nbG8=\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nx=3Dy=\r\nz\r\n--b--\r\n\r\n--a--\r\npost\r\n";
+
+    #[test]
+    fn trees_decode_in_place_with_their_sizes() {
+        let s = store::summary::summarize(NESTED);
+        let loc = locate(NESTED, &s.body, &[1]).unwrap();
+        let t = decode_tree(NESTED, &loc).unwrap();
+        let want: &[u8] = b"Subject: in\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n\r\nhello\r\n--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n\r\nx=yz\r\n--b--\r\n";
+        assert_eq!(
+            String::from_utf8_lossy(&t.data),
+            String::from_utf8_lossy(want)
+        );
+        assert_eq!(t.structure.size, want.len() as u64);
+        let inner = &t.structure.message.as_ref().unwrap().1;
+        assert_eq!((inner.parts[0].size, inner.parts[0].lines), (5, Some(0)));
+        assert_eq!((inner.parts[1].size, inner.parts[1].lines), (4, Some(0)));
+        // A leaf is only decoded; the whole message keeps its frame.
+        let leaf = locate(NESTED, &s.body, &[1, 1]).unwrap();
+        assert_eq!(decode_tree(NESTED, &leaf).unwrap().data, b"hello");
+        let whole = locate(NESTED, &s.body, &[]).unwrap();
+        let w = decode_tree(NESTED, &whole).unwrap().data;
+        assert!(w.starts_with(b"Content-Type: multipart/mixed"));
+        assert!(w.ends_with(b"--a--\r\npost\r\n"));
+    }
+
+    #[test]
+    fn hostile_trees_never_panic() {
+        let mut inputs: Vec<Vec<u8>> = (0..NESTED.len()).map(|i| NESTED[..i].to_vec()).collect();
+        for i in 0..NESTED.len() {
+            for b in [0u8, b'\n', b'-', 0xff] {
+                let mut m = NESTED.to_vec();
+                m[i] = b;
+                inputs.push(m);
+            }
+        }
+        let mut deep = Vec::new();
+        for _ in 0..200 {
+            deep.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        inputs.push(deep);
+        for raw in &inputs {
+            let s = store::summary::summarize(raw);
+            for part in [&[][..], &[1], &[1, 1], &[1, 2], &[2], &[1, 1, 1]] {
+                if let Some(loc) = locate(raw, &s.body, part) {
+                    let _ = decode_tree(raw, &loc);
+                }
+            }
+            // Structures that do not fit the bytes are refused, not trusted.
+            let short = &raw[..raw.len() / 2];
+            if let Some(loc) = locate(raw, &s.body, &[1]) {
+                let _ = decode_tree(short, &loc);
+            }
+        }
     }
 }

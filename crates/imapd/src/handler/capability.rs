@@ -68,6 +68,7 @@ impl Session {
                 "I18NLEVEL=1",
                 "CATENATE",
                 "URLAUTH",
+                "URLAUTH=BINARY",
                 "URL-PARTIAL",
                 "BINARY",
                 "CONVERT",

@@ -129,7 +129,7 @@ pub(crate) async fn run(s: &mut Session, tag: &Tag, body: CommandBody) -> Option
             mechanisms,
         } => urlauth::resetkey(s, mailbox, &mechanisms).await,
         C::GenUrlAuth { urls } => urlauth::genurlauth(s, urls).await,
-        C::UrlFetch { urls } => urlauth::urlfetch(s, urls).await,
+        C::UrlFetch { urls, params } => urlauth::urlfetch(s, urls, params).await,
         C::Convert {
             uid,
             set,

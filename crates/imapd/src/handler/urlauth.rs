@@ -3,12 +3,15 @@
 //! for every URL it will not serve, whatever the reason, so it tells nothing of
 //! what exists.
 
+use imap_proto::response::urlauth::UrlFetchExt;
 use imap_proto::url::ImapUrl;
-use imap_proto::{Code, MailboxName};
+use imap_proto::{Code, MailboxName, UrlFetchParams};
+
+use crate::fetch::{binary, structure};
 
 use crate::reply::{Outcome, Reply};
 use crate::session::Session;
-use crate::urlauth::{Failure, INTERNAL, Requester, Resolver, sign};
+use crate::urlauth::{Failure, INTERNAL, Requester, Resolver, Target, sign};
 
 fn check_mechanisms<'a>(mut mechs: impl Iterator<Item = &'a String>) -> Result<(), Reply> {
     match mechs.find(|m| *m != INTERNAL) {
@@ -90,34 +93,128 @@ impl Session {
     }
 }
 
-pub(crate) async fn urlfetch(s: &mut Session, urls: Vec<String>) -> Outcome {
+/// Logs why a URL is answered NIL, and gives the answer.
+fn nil_for<T>(r: Result<T, Failure>) -> Option<T> {
+    match r {
+        Ok(d) => Some(d),
+        Err(Failure::Invalid(why)) => {
+            tracing::debug!(why, "URLFETCH answered NIL");
+            None
+        }
+        Err(Failure::Store(e)) => {
+            tracing::warn!(error = %e, "URLFETCH could not read the store");
+            None
+        }
+    }
+}
+
+pub(crate) async fn urlfetch(
+    s: &mut Session,
+    urls: Vec<String>,
+    params: Vec<Option<UrlFetchParams>>,
+) -> Outcome {
     let Some(who) = s.requester() else {
         return Err(Reply::bad("Log in first"));
     };
     let base = s.state.account().map(|a| a.id);
     let mut resolver = Resolver::new(s.shared.store.clone(), who);
-    for text in urls {
-        let data = match ImapUrl::parse(&text) {
+    for (i, text) in urls.into_iter().enumerate() {
+        let url = ImapUrl::parse(&text).map_err(|_| Failure::Invalid("syntax"));
+        let target = match url {
             Ok(url) => match resolver.resolve(&url, base).await {
-                Ok(t) => resolver.read(t).await,
+                Ok(t) => Ok((url, t)),
                 Err(e) => Err(e),
             },
-            Err(_) => Err(Failure::Invalid("syntax")),
+            Err(e) => Err(e),
         };
-        let data = match data {
-            Ok(d) => Some(d),
-            Err(Failure::Invalid(why)) => {
-                tracing::debug!(why, "URLFETCH answered NIL");
-                None
+        let resp = match params.get(i).copied().flatten() {
+            None => {
+                let data = match target {
+                    Ok((_, t)) => resolver.read(t).await,
+                    Err(e) => Err(e),
+                };
+                let data = nil_for(data);
+                imap_proto::response::urlauth::urlfetch(&text, data.as_deref(), &s.opts)
             }
-            Err(Failure::Store(e)) => {
-                tracing::warn!(error = %e, "URLFETCH could not read the store");
-                None
+            Some(p) => {
+                let got = match target {
+                    Ok((url, t)) => extended(&mut resolver, &url, t, p).await,
+                    Err(e) => Err(e),
+                };
+                let got = nil_for(got);
+                let ext = got.as_ref().map(|g| UrlFetchExt {
+                    body_part_structure: g.structure.as_deref(),
+                    binary: p.binary.then_some(g.binary.as_deref()),
+                    body: p.body.then_some(g.body.as_deref()),
+                });
+                imap_proto::response::urlauth::urlfetch_ext(&text, ext.as_ref(), &s.opts)
             }
         };
-        let resp = imap_proto::response::urlauth::urlfetch(&text, data.as_deref(), &s.opts);
         s.send(resp);
         s.flush_if_large().await;
     }
     Ok(Reply::ok("URLFETCH completed"))
+}
+
+/// What an extended URLFETCH returns for one URL (RFC 5524 4).
+struct Fetched {
+    structure: Option<Vec<u8>>,
+    binary: Option<Vec<u8>>,
+    body: Option<Vec<u8>>,
+}
+
+/// The `(start, len)` of a URL's `;PARTIAL=` applied to `data`.
+fn partial(data: Vec<u8>, url: &ImapUrl) -> Vec<u8> {
+    let Some((start, len)) = url.partial else {
+        return data;
+    };
+    let start = (start as usize).min(data.len());
+    let end = len.map_or(data.len(), |l| {
+        start.saturating_add(l as usize).min(data.len())
+    });
+    data[start..end].to_vec()
+}
+
+/// BODYPARTSTRUCTURE, BINARY and BODY of a resolved URL. BINARY and
+/// BODYPARTSTRUCTURE need the URL to name a body part (or the whole message); a
+/// part that cannot be decoded has BINARY NIL.
+async fn extended(
+    resolver: &mut Resolver,
+    url: &ImapUrl,
+    t: Target,
+    p: UrlFetchParams,
+) -> Result<Fetched, Failure> {
+    let mut out = Fetched {
+        structure: None,
+        binary: None,
+        body: None,
+    };
+    if p.binary || p.body_part_structure {
+        let section = url
+            .section_spec()
+            .map_err(|_| Failure::Invalid("section"))?;
+        let part = match section {
+            None => Vec::new(),
+            Some(sec) if sec.text.is_none() => sec.part,
+            Some(_) => return Err(Failure::Invalid("not a body part")),
+        };
+        let (raw, root) = resolver.message(&t).await?;
+        let loc = binary::locate(&raw, &root, &part).ok_or(Failure::Invalid("no such part"))?;
+        let decoded = if p.binary {
+            binary::decode_tree(&raw, &loc).ok()
+        } else {
+            None
+        };
+        if p.body_part_structure {
+            let bs = decoded.as_ref().map_or(loc.bs, |d| &d.structure);
+            let mut s = Vec::new();
+            structure::body(&mut s, bs, true);
+            out.structure = Some(s);
+        }
+        out.binary = decoded.map(|d| partial(d.data, url));
+    }
+    if p.body {
+        out.body = Some(resolver.read(t).await?);
+    }
+    Ok(out)
 }
