@@ -32,6 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tower_service::Service;
 use zest_core::config::Config;
+use zest_core::listen::bind_all;
 use zest_core::shutdown::Shutdown;
 use zest_core::tls::TlsAcceptor;
 
@@ -56,22 +57,12 @@ impl Daemon {
         store: store::Store,
         shutdown: Shutdown,
     ) -> Result<Daemon, Error> {
-        let mut plain = Vec::new();
-        for addr in config.admin.listen.addrs() {
-            let l = TcpListener::bind(addr)
-                .await
-                .map_err(|e| Error::Bind(*addr, e))?;
-            let local = l.local_addr().map_err(|e| Error::Bind(*addr, e))?;
-            plain.push((l, local));
-        }
-        let mut tls = Vec::new();
-        for addr in config.admin.listen_tls.addrs() {
-            let l = TcpListener::bind(addr)
-                .await
-                .map_err(|e| Error::Bind(*addr, e))?;
-            let local = l.local_addr().map_err(|e| Error::Bind(*addr, e))?;
-            tls.push((l, local));
-        }
+        let plain = bind_all(config.admin.listen.addrs())
+            .await
+            .map_err(|(a, e)| Error::Bind(a, e))?;
+        let tls = bind_all(config.admin.listen_tls.addrs())
+            .await
+            .map_err(|(a, e)| Error::Bind(a, e))?;
         let acceptor = if tls.is_empty() {
             None
         } else {

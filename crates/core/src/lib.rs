@@ -8,6 +8,7 @@ pub mod dkim;
 pub mod dns;
 pub mod error;
 pub mod limits;
+pub mod listen;
 pub mod logging;
 pub mod secret;
 pub mod shutdown;

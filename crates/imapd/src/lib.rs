@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use zest_core::auth::Authenticator;
 use zest_core::config::Config;
 use zest_core::limits::{ConnectionLimiter, Limits};
+use zest_core::listen::bind_all;
 use zest_core::shutdown::Shutdown;
 use zest_core::tls::TlsAcceptor;
 
@@ -74,13 +75,10 @@ impl Daemon {
             ("imap", &config.imap.listen, false),
             ("imaps", &config.imap.listen_tls, true),
         ] {
-            for addr in list.addrs() {
-                let l = TcpListener::bind(addr)
-                    .await
-                    .map_err(|source| Error::Bind {
-                        addr: *addr,
-                        source,
-                    })?;
+            let bound = bind_all(list.addrs())
+                .await
+                .map_err(|(addr, source)| Error::Bind { addr, source })?;
+            for (l, _) in bound {
                 listeners.push((name, l, implicit));
             }
         }

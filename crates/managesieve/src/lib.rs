@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use zest_core::auth::Authenticator;
 use zest_core::config::Config;
 use zest_core::limits::{ConnectionLimiter, Limits};
+use zest_core::listen::bind_all;
 use zest_core::shutdown::Shutdown;
 use zest_core::sieve::SieveSettings;
 use zest_core::tls::TlsAcceptor;
@@ -54,16 +55,12 @@ impl Daemon {
     ) -> Result<Daemon, Error> {
         let tls = TlsAcceptor::load(&config)?;
         let limits = Limits::from(&*config);
-        let mut listeners = Vec::new();
-        for addr in config.managesieve.listen.addrs() {
-            let l = TcpListener::bind(addr)
-                .await
-                .map_err(|source| Error::Bind {
-                    addr: *addr,
-                    source,
-                })?;
-            listeners.push(l);
-        }
+        let listeners: Vec<TcpListener> = bind_all(config.managesieve.listen.addrs())
+            .await
+            .map_err(|(addr, source)| Error::Bind { addr, source })?
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
         let shared = Arc::new(Shared {
             auth: Authenticator::new(store.clone(), &config.auth),
             connections: ConnectionLimiter::new(limits.max_connections_per_ip),

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
 use zest_core::config::Config;
 use zest_core::limits::{ConnectionLimiter, Limits};
+use zest_core::listen::bind_all;
 use zest_core::shutdown::Shutdown;
 use zest_core::tls::TlsAcceptor;
 
@@ -65,22 +66,12 @@ impl Daemon {
         store: store::Store,
         shutdown: Shutdown,
     ) -> Result<Daemon, Error> {
-        let mut lmtp = Vec::new();
-        for addr in config.mda.lmtp_listen.addrs() {
-            let l = TcpListener::bind(addr)
-                .await
-                .map_err(|e| Error::Bind(*addr, e))?;
-            let local = l.local_addr().map_err(|e| Error::Bind(*addr, e))?;
-            lmtp.push((l, local));
-        }
-        let mut smtp = Vec::new();
-        for addr in config.mda.smtp_listen.addrs() {
-            let l = TcpListener::bind(addr)
-                .await
-                .map_err(|e| Error::Bind(*addr, e))?;
-            let local = l.local_addr().map_err(|e| Error::Bind(*addr, e))?;
-            smtp.push((l, local));
-        }
+        let lmtp = bind_all(config.mda.lmtp_listen.addrs())
+            .await
+            .map_err(|(a, e)| Error::Bind(a, e))?;
+        let smtp = bind_all(config.mda.smtp_listen.addrs())
+            .await
+            .map_err(|(a, e)| Error::Bind(a, e))?;
         let tls = if smtp.is_empty() {
             None
         } else {

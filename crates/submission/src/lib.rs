@@ -22,6 +22,7 @@ use tracing::Instrument;
 use zest_core::auth::Authenticator;
 use zest_core::config::Config;
 use zest_core::limits::{ConnectionLimiter, Limits};
+use zest_core::listen::bind_all;
 use zest_core::shutdown::Shutdown;
 use zest_core::tls::TlsAcceptor;
 
@@ -54,13 +55,10 @@ impl Daemon {
             ("submission", false, &config.submission.listen),
             ("submissions", true, &config.submission.listen_tls),
         ] {
-            for addr in listen.addrs() {
-                let l = TcpListener::bind(addr)
-                    .await
-                    .map_err(|source| Error::Bind {
-                        addr: *addr,
-                        source,
-                    })?;
+            let bound = bind_all(listen.addrs())
+                .await
+                .map_err(|(addr, source)| Error::Bind { addr, source })?;
+            for (l, _) in bound {
                 listeners.push((name, implicit, l));
             }
         }
