@@ -145,11 +145,7 @@ struct Setup {
 
 async fn setup(max_message_size: Option<u64>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let lmtp = Sink::lmtp().await;
     let imap = FakeImap::start(dir.path()).await;
     let mut c = config(dir.path(), lmtp.addr, &[]);
     c.submission.imap_address = imap.addr.to_string();

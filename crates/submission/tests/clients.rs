@@ -27,11 +27,7 @@ fn available(program: &str, probe: &[&str]) -> bool {
 }
 
 async fn setup(dir: &std::path::Path) -> (Server, Sink) {
-    let lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let lmtp = Sink::lmtp().await;
     let remote = Sink::start(Behaviour::default()).await;
     let s = Server::start(dir, config(dir, lmtp.addr, &[("remote.test", remote.addr)])).await;
     // Keep the LMTP sink alive for the test's length.

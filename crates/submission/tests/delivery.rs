@@ -14,11 +14,7 @@ const MESSAGE: &str = "From: Alice <alice@example.org>\r\nTo: x@remote.test\r\nS
 #[tokio::test]
 async fn local_and_remote_recipients_are_delivered_once_each() {
     let dir = tempfile::tempdir().unwrap();
-    let mut lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let mut lmtp = Sink::lmtp().await;
     let mut remote = Sink::start(Behaviour::default()).await;
     let s = Server::start(
         dir.path(),
@@ -60,11 +56,7 @@ async fn local_and_remote_recipients_are_delivered_once_each() {
 #[tokio::test]
 async fn a_temporary_failure_is_retried() {
     let dir = tempfile::tempdir().unwrap();
-    let lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let lmtp = Sink::lmtp().await;
     let mut remote = Sink::start(Behaviour {
         data: ["451 4.3.0 try again later".to_string()].into(),
         ..Behaviour::default()
@@ -77,11 +69,7 @@ async fn a_temporary_failure_is_retried() {
     .await;
     let mut c = Client::connect(s.submission).await;
     c.login(ALICE, PASSWORD).await;
-    assert!(
-        c.submit(ALICE, &["x@remote.test"], MESSAGE)
-            .await
-            .starts_with("250")
-    );
+    c.submit_ok(ALICE, &["x@remote.test"], MESSAGE).await;
 
     // The first attempt is deferred with a back-off of a minute...
     let q = tokio::time::timeout(WAIT, async {
@@ -110,11 +98,7 @@ async fn a_temporary_failure_is_retried() {
 #[tokio::test]
 async fn a_rejected_recipient_bounces_with_a_delivery_status_notification() {
     let dir = tempfile::tempdir().unwrap();
-    let mut lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let mut lmtp = Sink::lmtp().await;
     let mut remote = Sink::start(Behaviour {
         ehlo: vec!["DSN".into()],
         rcpt: [(
@@ -178,11 +162,7 @@ async fn a_rejected_recipient_bounces_with_a_delivery_status_notification() {
 #[tokio::test]
 async fn success_is_reported_when_asked_for_and_the_next_hop_cannot() {
     let dir = tempfile::tempdir().unwrap();
-    let mut lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let mut lmtp = Sink::lmtp().await;
     let mut remote = Sink::start(Behaviour::default()).await;
     let s = Server::start(
         dir.path(),
@@ -218,11 +198,7 @@ async fn success_is_reported_when_asked_for_and_the_next_hop_cannot() {
 #[tokio::test]
 async fn binary_content_goes_by_bdat_to_a_next_hop_that_takes_it() {
     let dir = tempfile::tempdir().unwrap();
-    let lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let lmtp = Sink::lmtp().await;
     let mut remote = Sink::start(Behaviour {
         ehlo: vec!["CHUNKING".into(), "BINARYMIME".into()],
         ..Behaviour::default()
@@ -256,11 +232,7 @@ async fn binary_content_goes_by_bdat_to_a_next_hop_that_takes_it() {
 #[tokio::test]
 async fn a_long_delay_is_reported_once_then_expiry_bounces() {
     let dir = tempfile::tempdir().unwrap();
-    let mut lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let mut lmtp = Sink::lmtp().await;
     let remote = Sink::start(Behaviour {
         data: std::iter::repeat_n("451 4.3.0 try again later".to_string(), 100).collect(),
         ..Behaviour::default()
@@ -272,11 +244,7 @@ async fn a_long_delay_is_reported_once_then_expiry_bounces() {
     let s = Server::start(dir.path(), cfg).await;
     let mut c = Client::connect(s.submission).await;
     c.login(ALICE, PASSWORD).await;
-    assert!(
-        c.submit(ALICE, &["x@remote.test"], MESSAGE)
-            .await
-            .starts_with("250")
-    );
+    c.submit_ok(ALICE, &["x@remote.test"], MESSAGE).await;
 
     let delay = lmtp.next().await.text();
     for want in [
@@ -311,11 +279,7 @@ async fn mail_from_a_domain_with_a_key_is_dkim_signed() {
     let key = submission::queue::dkim::generate("ed25519", "sel1").unwrap();
     store.set_dkim_key("example.org", Some(key)).await.unwrap();
     drop(store);
-    let lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let lmtp = Sink::lmtp().await;
     let mut remote = Sink::start(Behaviour::default()).await;
     let s = Server::start(
         dir.path(),
@@ -324,11 +288,7 @@ async fn mail_from_a_domain_with_a_key_is_dkim_signed() {
     .await;
     let mut c = Client::connect(s.submission).await;
     c.login(ALICE, PASSWORD).await;
-    assert!(
-        c.submit(ALICE, &["x@remote.test"], MESSAGE)
-            .await
-            .starts_with("250")
-    );
+    c.submit_ok(ALICE, &["x@remote.test"], MESSAGE).await;
     let text = remote.next().await.text();
     assert!(
         text.starts_with("DKIM-Signature: v=1; a=ed25519-sha256; "),
@@ -350,11 +310,7 @@ async fn mail_from_a_domain_with_a_key_is_dkim_signed() {
 #[tokio::test]
 async fn starttls_is_used_when_offered_and_refusals_bounce() {
     let dir = tempfile::tempdir().unwrap();
-    let mut lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let mut lmtp = Sink::lmtp().await;
     let other = tempfile::tempdir().unwrap();
     let mut far_cfg = config(other.path(), "127.0.0.1:9".parse().unwrap(), &[]);
     far_cfg.auth.allow_plaintext_on_loopback = false;
@@ -366,11 +322,7 @@ async fn starttls_is_used_when_offered_and_refusals_bounce() {
     .await;
     let mut c = Client::connect(s.submission).await;
     c.login(ALICE, PASSWORD).await;
-    assert!(
-        c.submit(ALICE, &["x@remote.test"], MESSAGE)
-            .await
-            .starts_with("250")
-    );
+    c.submit_ok(ALICE, &["x@remote.test"], MESSAGE).await;
     let bounce = lmtp.next().await.text();
     assert!(
         bounce.contains("Action: failed\r\nStatus: 5.7.0\r\nRemote-MTA: dns; 127.0.0.1\r\nDiagnostic-Code: smtp; 530 5.7.0 Authentication required\r\n"),
@@ -384,11 +336,7 @@ async fn starttls_is_used_when_offered_and_refusals_bounce() {
 #[tokio::test]
 async fn the_smarthost_takes_remote_mail_after_auth() {
     let dir = tempfile::tempdir().unwrap();
-    let lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let lmtp = Sink::lmtp().await;
     let mut relay = Sink::start(Behaviour {
         ehlo: vec!["AUTH PLAIN".into()],
         ..Behaviour::default()
@@ -401,11 +349,8 @@ async fn the_smarthost_takes_remote_mail_after_auth() {
     let s = Server::start(dir.path(), cfg).await;
     let mut c = Client::connect(s.submission).await;
     c.login(ALICE, PASSWORD).await;
-    assert!(
-        c.submit(ALICE, &["someone@elsewhere.example"], MESSAGE)
-            .await
-            .starts_with("250")
-    );
+    c.submit_ok(ALICE, &["someone@elsewhere.example"], MESSAGE)
+        .await;
     let got = relay.next().await;
     assert_eq!(got.rcpts, vec!["RCPT TO:<someone@elsewhere.example>"]);
     assert_eq!(

@@ -61,11 +61,7 @@ async fn load(addr: SocketAddr, user: &str, password: &str) -> Duration {
 async fn submission_to_a_remote_sink() {
     let total = (CLIENTS * PER_CLIENT) as f64;
     let dir = tempfile::tempdir().unwrap();
-    let lmtp = Sink::start(Behaviour {
-        lmtp: true,
-        ..Behaviour::default()
-    })
-    .await;
+    let lmtp = Sink::lmtp().await;
     let mut own_sink = Sink::start(Behaviour::default()).await;
     let external: Option<SocketAddr> = std::env::var("ZEST_BENCH_SINK")
         .ok()

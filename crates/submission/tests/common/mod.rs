@@ -176,6 +176,12 @@ impl Client {
             .await
     }
 
+    /// `submit`, which must be accepted.
+    pub async fn submit_ok(&mut self, from: &str, to: &[&str], message: &str) {
+        let r = self.submit(from, to, message).await;
+        assert!(r.starts_with("250"), "{r}");
+    }
+
     /// Like `submit` with the MAIL command line given.
     pub async fn submit_with(&mut self, mail: &str, to: &[&str], message: &str) -> String {
         let r = self.cmd(mail).await;
@@ -246,6 +252,15 @@ pub struct Sink {
 }
 
 impl Sink {
+    /// A sink that speaks LMTP, standing in for the MDA.
+    pub async fn lmtp() -> Sink {
+        Sink::start(Behaviour {
+            lmtp: true,
+            ..Behaviour::default()
+        })
+        .await
+    }
+
     pub async fn start(behaviour: Behaviour) -> Sink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
