@@ -20,14 +20,18 @@ const FIRST_SWEEP: Duration = Duration::from_secs(600);
 const SWEEP_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 /// Checkpoint at most this often while writes go on.
 const INTERVAL: Duration = Duration::from_millis(200);
-/// WAL frames after which a passive checkpoint that could not catch up is
-/// followed by one that waits for readers, so the WAL cannot grow without bound.
-const FORCE_FRAMES: i64 = 64 * 1024;
+/// WAL frames after which the checkpointer asks the writer to restart the
+/// WAL (see `restart_wanted`). Under steady load
+/// readers always hold an older snapshot and new commits keep arriving, so a
+/// passive checkpoint alone never lets the WAL start again from its
+/// beginning; it would grow until the load stops.
+const FORCE_FRAMES: i64 = 4 * 1024;
 
 pub(crate) struct Checkpointer {
     dirty: Mutex<bool>,
     cond: Condvar,
     stop: AtomicBool,
+    restart: AtomicBool,
 }
 
 impl Checkpointer {
@@ -38,6 +42,7 @@ impl Checkpointer {
             dirty: Mutex::new(false),
             cond: Condvar::new(),
             stop: AtomicBool::new(false),
+            restart: AtomicBool::new(false),
         });
         let me = c.clone();
         thread::Builder::new()
@@ -52,6 +57,14 @@ impl Checkpointer {
             *d = true;
             self.cond.notify_one();
         }
+    }
+
+    /// Whether the WAL has grown past what a passive checkpoint can catch up
+    /// with; the writer then restarts it between two batches (it holds the
+    /// write lock already, which this thread would have to fight it for).
+    /// Asking clears the request.
+    pub(crate) fn restart_wanted(&self) -> bool {
+        self.restart.swap(false, Ordering::SeqCst)
     }
 
     pub(crate) fn stop(&self) {
@@ -74,8 +87,15 @@ impl Checkpointer {
                 },
                 Err(_) => return,
             };
-            if dirty && let Err(e) = checkpoint(&conn) {
-                tracing::warn!(error = %e, "WAL checkpoint failed; retrying later");
+            if dirty {
+                match checkpoint(&conn) {
+                    Ok(behind) => {
+                        if behind {
+                            self.restart.store(true, Ordering::SeqCst);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; retrying later"),
+                }
             }
             if dirty && Instant::now() >= next_sweep {
                 next_sweep = Instant::now() + SWEEP_INTERVAL;
@@ -90,13 +110,32 @@ impl Checkpointer {
     }
 }
 
-fn checkpoint(conn: &Connection) -> Result<()> {
-    let (_busy, log, done): (i64, i64, i64) =
+/// A passive checkpoint; true when the WAL is long. Even when this one
+/// caught up, readers that started before it ended keep the next commit
+/// from starting the WAL again, which under steady load is always.
+fn checkpoint(conn: &Connection) -> Result<bool> {
+    let (_busy, log, _done): (i64, i64, i64) =
         conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-    if log > FORCE_FRAMES && done < log {
-        conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
+    Ok(log > FORCE_FRAMES)
+}
+
+/// How long the writer waits for readers of older snapshots when it restarts
+/// the WAL; past that it gives up and the WAL goes on growing for a while.
+const RESTART_WAIT: Duration = Duration::from_millis(50);
+
+/// On the writer's connection, between batches: copies what is left of the
+/// WAL and waits (briefly) until no reader needs it, so that the next commit
+/// writes the WAL from its beginning again.
+pub(crate) fn restart_wal(conn: &Connection) {
+    if conn.busy_timeout(RESTART_WAIT).is_err() {
+        return;
     }
-    Ok(())
+    match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
+        Ok(0) => {}
+        Ok(_) => tracing::debug!("readers kept the WAL from restarting; trying again later"),
+        Err(e) => tracing::debug!(error = %e, "restarting the WAL failed"),
+    }
+    let _ = conn.busy_timeout(connection::BUSY_TIMEOUT);
 }

@@ -32,7 +32,10 @@ pub(crate) fn open(path: &Path, role: Role) -> Result<Connection> {
         Role::Writer => {
             // An acknowledged write (250 to DATA, OK to APPEND) is on disk.
             conn.pragma_update(None, "synchronous", "FULL")?;
-            conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+            // The WAL keeps its size when it restarts: commits then overwrite
+            // blocks it already has, and no commit pays for giving blocks back
+            // to the filesystem. The checkpointer keeps it small (checkpoint.rs).
+            conn.pragma_update(None, "journal_size_limit", -1)?;
             // The checkpointer thread copies the WAL back (checkpoint.rs), so
             // commits never wait for that copy.
             conn.pragma_update(None, "wal_autocheckpoint", 0)?;

@@ -2,7 +2,7 @@
 //! delivery (ENVELOPE, BODYSTRUCTURE) and the header block and decoded text
 //! SEARCH matches against.
 
-use rusqlite::OptionalExtension;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::Store;
 use crate::blobfile::blob_range;
@@ -159,12 +159,17 @@ impl Store {
     ) -> Result<Vec<String>> {
         self.read(move |c| {
             owned_mailbox(c, account, mailbox)?;
-            let mut stmt = c.prepare_cached(
-                "SELECT keyword FROM mailbox_keywords WHERE mailbox_id = ?1 ORDER BY keyword",
-            )?;
-            let rows = stmt.query_map([mailbox.0], |r| r.get(0))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            keywords(c, mailbox)
         })
         .await
     }
+}
+
+/// The keywords ever used in a mailbox, sorted.
+pub(crate) fn keywords(c: &Connection, mailbox: MailboxId) -> Result<Vec<String>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT keyword FROM mailbox_keywords WHERE mailbox_id = ?1 ORDER BY keyword",
+    )?;
+    let rows = stmt.query_map([mailbox.0], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -23,6 +23,7 @@ mod listing;
 mod mailbox;
 mod message;
 mod migrate;
+mod open;
 mod queue;
 mod sieve;
 mod sort;
@@ -52,6 +53,7 @@ pub use list::{List, ListVisibility};
 pub use mailbox::{MailboxInfo, SPECIAL_MAILBOXES};
 pub use message::{Entry, FlagOp, MailboxStatus, NewMessage};
 pub use migrate::SCHEMA_VERSION;
+pub use open::{MailboxContents, OpenedMailbox};
 pub use queue::{
     BodyType, DsnRet, OutboundMessage, OutboundRecipient, Outcome, QueueSource, QueuedMessage,
     QueuedRecipient, RecipientId, RecipientStatus, ReportAction, recipient_domain,
@@ -149,6 +151,10 @@ impl Store {
                 f.notify();
                 c.wrote();
             }),
+            {
+                let c = checkpointer.clone();
+                Box::new(move || c.restart_wanted())
+            },
         )?;
         Ok(Store {
             inner: Arc::new(Inner {
@@ -242,12 +248,8 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>, P) -> Result<T> + Send + 'static,
     {
-        let announcement = self.inner.writer.announce();
         let prepared = blocking(prepare).await?;
-        self.inner
-            .writer
-            .write_announced(move |tx| f(tx, prepared), Some(announcement))
-            .await
+        self.inner.writer.write(move |tx| f(tx, prepared)).await
     }
 
     /// Runs `f` on a read connection on a blocking thread.

@@ -16,8 +16,8 @@ const MIN_MESSAGES: u64 = 5_000;
 
 /// What a read found: the entries, and whether the stored listing should be
 /// written again (missing, or far behind).
-struct Read {
-    entries: Vec<Entry>,
+pub(crate) struct Read {
+    pub(crate) entries: Vec<Entry>,
     modseq: ModSeq,
     stale: bool,
 }
@@ -45,14 +45,19 @@ fn all_entries(c: &Connection, mailbox: MailboxId) -> Result<Vec<Entry>> {
 
 fn read(c: &Connection, account: AccountId, mailbox: MailboxId) -> Result<Read> {
     let tx = c.unchecked_transaction()?;
-    owned_mailbox(&tx, account, mailbox)?;
+    read_in(&tx, account, mailbox)
+}
+
+/// Like `read`, inside the caller's transaction.
+pub(crate) fn read_in(tx: &Connection, account: AccountId, mailbox: MailboxId) -> Result<Read> {
+    owned_mailbox(tx, account, mailbox)?;
     let (highest, count): (i64, i64) = tx
         .prepare_cached("SELECT highestmodseq, message_count FROM mailboxes WHERE id = ?1")?
         .query_row([mailbox.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let highest_modseq = ModSeq(highest as u64);
     if (count as u64) < MIN_MESSAGES {
         return Ok(Read {
-            entries: all_entries(&tx, mailbox)?,
+            entries: all_entries(tx, mailbox)?,
             modseq: highest_modseq,
             stale: false,
         });
@@ -92,7 +97,7 @@ fn read(c: &Connection, account: AccountId, mailbox: MailboxId) -> Result<Read> 
         );
     }
     Ok(Read {
-        entries: all_entries(&tx, mailbox)?,
+        entries: all_entries(tx, mailbox)?,
         modseq: highest_modseq,
         stale: true,
     })
@@ -216,8 +221,13 @@ impl Store {
     /// Every message of a mailbox in UID order.
     pub async fn entries(&self, account: AccountId, mailbox: MailboxId) -> Result<Vec<Entry>> {
         let read = self.read(move |c| read(c, account, mailbox)).await?;
+        Ok(self.keep_listing(mailbox, read))
+    }
+
+    /// The entries of `read`; when its stored listing is stale, a fresh one
+    /// is written in the background, without the caller waiting for it.
+    pub(crate) fn keep_listing(&self, mailbox: MailboxId, read: Read) -> Vec<Entry> {
         if read.stale {
-            // Stored in the background: the caller does not wait for it.
             let data = encode(&read.entries);
             let modseq = read.modseq.0 as i64;
             let store = self.clone();
@@ -240,7 +250,7 @@ impl Store {
                 }
             });
         }
-        Ok(read.entries)
+        read.entries
     }
 }
 

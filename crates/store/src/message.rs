@@ -95,6 +95,70 @@ impl PreparedMessage {
     }
 }
 
+/// The counters of mailbox `name` (normalised) of `account`.
+pub(crate) fn status_by_name(
+    c: &Connection,
+    account: AccountId,
+    name: String,
+) -> Result<MailboxStatus> {
+    c.prepare_cached(
+        "SELECT id, uidvalidity, uidnext, highestmodseq, message_count, unseen_count, deleted_count, size_bytes \
+         FROM mailboxes WHERE account_id = ?1 AND name = ?2 AND noselect = 0",
+    )?
+    .query_row((account.0, &name), |r| {
+        Ok(MailboxStatus {
+            id: MailboxId(r.get(0)?),
+            uidvalidity: UidValidity(r.get(1)?),
+            uidnext: r.get(2)?,
+            highestmodseq: ModSeq(r.get::<_, i64>(3)? as u64),
+            messages: r.get::<_, i64>(4)? as u64,
+            unseen: r.get::<_, i64>(5)? as u64,
+            deleted: r.get::<_, i64>(6)? as u64,
+            size: r.get::<_, i64>(7)? as u64,
+        })
+    })
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(Subject::Mailbox(name)))
+}
+
+/// Entries added or changed after `since`, UIDs expunged after it, and the
+/// mailbox's HIGHESTMODSEQ, read inside the caller's transaction.
+pub(crate) fn changes_since(
+    c: &Connection,
+    mailbox: MailboxId,
+    since: ModSeq,
+) -> Result<(Vec<Entry>, Vec<Uid>, ModSeq)> {
+    let highest: i64 = c
+        .prepare_cached("SELECT highestmodseq FROM mailboxes WHERE id = ?1")?
+        .query_row([mailbox.0], |r| r.get(0))?;
+    let since = i64::try_from(since.0).unwrap_or(i64::MAX);
+    let mut stmt = c.prepare_cached(
+        "SELECT e.uid, e.modseq, e.flags, e.keywords, e.internal_date, e.size, e.blob_id \
+         FROM mailbox_messages e \
+         WHERE e.mailbox_id = ?1 AND e.modseq > ?2 ORDER BY e.uid",
+    )?;
+    let changed = stmt
+        .query_map((mailbox.0, since), |r| {
+            Ok(Entry {
+                uid: Uid(r.get(0)?),
+                modseq: ModSeq(r.get::<_, i64>(1)? as u64),
+                flags: Flags::from_stored(r.get(2)?, r.get_ref(3)?.as_str()?),
+                internal_date: r.get(4)?,
+                size: r.get::<_, i64>(5)? as u64,
+                blob: BlobId(r.get(6)?),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<Entry>>>()?;
+    drop(stmt);
+    let mut stmt = c.prepare_cached(
+        "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+    )?;
+    let expunged = stmt
+        .query_map((mailbox.0, since), |r| Ok(Uid(r.get(0)?)))?
+        .collect::<rusqlite::Result<Vec<Uid>>>()?;
+    Ok((changed, expunged, ModSeq(highest as u64)))
+}
+
 /// Finds or stores the blob and takes one reference on it.
 pub(crate) fn store_blob(tx: &Tx<'_>, msg: &PreparedMessage) -> Result<BlobId> {
     let conn = tx.conn();
@@ -583,27 +647,7 @@ impl Store {
 
     pub async fn mailbox_status(&self, account: AccountId, name: &str) -> Result<MailboxStatus> {
         let name = normalize_name(name)?;
-        self.read(move |c| {
-            c.prepare_cached(
-                "SELECT id, uidvalidity, uidnext, highestmodseq, message_count, unseen_count, deleted_count, size_bytes \
-                 FROM mailboxes WHERE account_id = ?1 AND name = ?2 AND noselect = 0",
-            )?
-            .query_row((account.0, &name), |r| {
-                Ok(MailboxStatus {
-                    id: MailboxId(r.get(0)?),
-                    uidvalidity: UidValidity(r.get(1)?),
-                    uidnext: r.get(2)?,
-                    highestmodseq: ModSeq(r.get::<_, i64>(3)? as u64),
-                    messages: r.get::<_, i64>(4)? as u64,
-                    unseen: r.get::<_, i64>(5)? as u64,
-                    deleted: r.get::<_, i64>(6)? as u64,
-                    size: r.get::<_, i64>(7)? as u64,
-                })
-            })
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound(Subject::Mailbox(name)))
-        })
-        .await
+        self.read(move |c| status_by_name(c, account, name)).await
     }
 
     /// What changed in a mailbox after MODSEQ `since`: the entries added or
@@ -619,37 +663,9 @@ impl Store {
         self.read(move |c| {
             let tx = c.unchecked_transaction()?;
             owned_mailbox(&tx, account, mailbox)?;
-            let highest: i64 = tx
-                .prepare_cached("SELECT highestmodseq FROM mailboxes WHERE id = ?1")?
-                .query_row([mailbox.0], |r| r.get(0))?;
-            let since = since.0 as i64;
-            let mut stmt = tx.prepare_cached(
-                "SELECT e.uid, e.modseq, e.flags, e.keywords, e.internal_date, e.size, e.blob_id \
-                 FROM mailbox_messages e \
-                 WHERE e.mailbox_id = ?1 AND e.modseq > ?2 ORDER BY e.uid",
-            )?;
-            let changed = stmt
-                .query_map((mailbox.0, since), |r| {
-                    Ok(Entry {
-                        uid: Uid(r.get(0)?),
-                        modseq: ModSeq(r.get::<_, i64>(1)? as u64),
-                        flags: Flags::from_stored(r.get(2)?, r.get_ref(3)?.as_str()?),
-                        internal_date: r.get(4)?,
-                        size: r.get::<_, i64>(5)? as u64,
-                        blob: BlobId(r.get(6)?),
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<Entry>>>()?;
-            drop(stmt);
-            let mut stmt = tx.prepare_cached(
-                "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
-            )?;
-            let expunged = stmt
-                .query_map((mailbox.0, since), |r| Ok(Uid(r.get(0)?)))?
-                .collect::<rusqlite::Result<Vec<Uid>>>()?;
-            drop(stmt);
+            let changes = changes_since(&tx, mailbox, since)?;
             tx.commit()?;
-            Ok((changed, expunged, ModSeq(highest as u64)))
+            Ok(changes)
         })
         .await
     }

@@ -5,7 +5,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -24,10 +24,6 @@ const MAX_BATCH: usize = 512;
 /// How long a batch keeps retrying another process's write lock before failing
 /// with a temporary error.
 const MAX_LOCK_WAIT: Duration = Duration::from_secs(60);
-/// How long a batch waits for jobs that callers have announced but are still
-/// preparing (hashing, parsing), so they share the next fsync instead of each
-/// paying for their own. Nobody waits when nothing is announced.
-const MAX_LINGER: Duration = Duration::from_millis(2);
 /// How long change-log rows are kept for feeds that poll (other processes).
 const CHANGE_LOG_RETENTION_SECS: i64 = 3600;
 
@@ -138,7 +134,6 @@ enum Msg {
 
 pub(crate) struct Writer {
     tx: mpsc::Sender<Msg>,
-    announced: Arc<AtomicUsize>,
     stats: Arc<Counters>,
 }
 
@@ -155,36 +150,23 @@ struct Counters {
     jobs: std::sync::atomic::AtomicU64,
 }
 
-/// A write job on its way: counted from before its preparation until it is queued.
-pub(crate) struct Announcement {
-    announced: Arc<AtomicUsize>,
-}
-
-impl Drop for Announcement {
-    fn drop(&mut self) {
-        self.announced.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 impl Writer {
-    /// Starts the writer thread on `conn`; `on_commit` runs after each durable commit.
+    /// Starts the writer thread on `conn`; `on_commit` runs after each
+    /// durable commit, and the WAL is restarted between batches whenever
+    /// `restart_wanted` says so.
     pub(crate) fn spawn(
         conn: Connection,
         blobs: Arc<BlobDir>,
         on_commit: Box<dyn Fn() + Send>,
+        restart_wanted: Box<dyn Fn() -> bool + Send>,
     ) -> Result<Writer> {
         let (tx, rx) = mpsc::channel();
-        let announced = Arc::new(AtomicUsize::new(0));
         let stats = Arc::new(Counters::default());
-        let (a, st) = (announced.clone(), stats.clone());
+        let st = stats.clone();
         thread::Builder::new()
             .name("zest-store-writer".into())
-            .spawn(move || run(conn, &blobs, rx, a, st, on_commit))?;
-        Ok(Writer {
-            tx,
-            announced,
-            stats,
-        })
+            .spawn(move || run(conn, &blobs, rx, st, on_commit, restart_wanted))?;
+        Ok(Writer { tx, stats })
     }
 
     pub(crate) fn stats(&self) -> WriteStats {
@@ -194,28 +176,10 @@ impl Writer {
         }
     }
 
-    /// Says a write job is coming; hold it while preparing the job's data and
-    /// pass it to `write_announced`.
-    pub(crate) fn announce(&self) -> Announcement {
-        self.announced.fetch_add(1, Ordering::SeqCst);
-        Announcement {
-            announced: self.announced.clone(),
-        }
-    }
-
+    /// Queues `f` for the next batch and waits for its commit. Jobs that
+    /// arrive while a batch commits share the one after it: the writer never
+    /// waits for more, so a lone write costs one sync and many share one.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
-    {
-        self.write_announced(f, None).await
-    }
-
-    pub(crate) async fn write_announced<T, F>(
-        &self,
-        f: F,
-        announcement: Option<Announcement>,
-    ) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
@@ -229,7 +193,6 @@ impl Writer {
         self.tx
             .send(Msg::Job(Box::new(job)))
             .map_err(|_| StoreError::Closed)?;
-        drop(announcement);
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -246,9 +209,9 @@ fn run(
     conn: Connection,
     blobs: &BlobDir,
     rx: mpsc::Receiver<Msg>,
-    announced: Arc<AtomicUsize>,
     stats: Arc<Counters>,
     on_commit: Box<dyn Fn() + Send>,
+    restart_wanted: Box<dyn Fn() -> bool + Send>,
 ) {
     let mut last_prune = Instant::now();
     let mut closing = None;
@@ -259,22 +222,11 @@ fn run(
             Ok(Msg::Close(done)) => closing = Some(done),
             Err(_) => break,
         }
-        let linger_until = Instant::now() + MAX_LINGER;
         while closing.is_none() && batch.len() < MAX_BATCH {
-            let next = match rx.try_recv() {
-                Ok(m) => Some(m),
-                Err(mpsc::TryRecvError::Empty) if announced.load(Ordering::SeqCst) > 0 => {
-                    match linger_until.checked_duration_since(Instant::now()) {
-                        Some(left) => rx.recv_timeout(left).ok(),
-                        None => None,
-                    }
-                }
-                Err(_) => None,
-            };
-            match next {
-                Some(Msg::Job(j)) => batch.push(j),
-                Some(Msg::Close(done)) => closing = Some(done),
-                None => break,
+            match rx.try_recv() {
+                Ok(Msg::Job(j)) => batch.push(j),
+                Ok(Msg::Close(done)) => closing = Some(done),
+                Err(_) => break,
             }
         }
         if batch.is_empty() {
@@ -301,6 +253,9 @@ fn run(
         }
         if committed {
             on_commit();
+        }
+        if restart_wanted() {
+            crate::checkpoint::restart_wal(&conn);
         }
     }
     // Leave the WAL checkpointed so a copy of the main file alone is complete.
