@@ -24,26 +24,38 @@ pub(crate) async fn select(s: &mut Session, name: &str, read_only: bool) -> Outc
     }
     s.caught_up_with_writes();
     let store = s.shared.store.clone();
-    let status = store.mailbox_status(account_id, name).await;
+    let shared = s.shared.clone();
+    let opened = store
+        .open_mailbox(account_id, name, move |id, uidvalidity| {
+            shared.snapshots.get(id, uidvalidity)
+        })
+        .await;
     if let Some(n) = &mut s.notify {
-        let selected = status.as_ref().ok().map(|st| st.id);
+        let selected = opened.as_ref().ok().map(|o| o.status.id);
         for item in &drained {
             n.note(item, selected);
         }
     }
-    let status = status?;
-    let keywords = store.mailbox_keywords(account_id, status.id).await?;
+    let store::OpenedMailbox {
+        status,
+        keywords,
+        contents,
+    } = opened?;
     let name = name.to_string();
-    let sel = match s.shared.snapshots.get(status.id, status.uidvalidity) {
-        Some((modseq, msgs)) => {
-            let (changed, expunged, highest) =
-                store.changes_since(account_id, status.id, modseq).await?;
+    let sel = match contents {
+        store::MailboxContents::Since {
+            known: msgs,
+            since,
+            changed,
+            expunged,
+            highest,
+        } => {
             let mut sel = Selected::from_snapshot(
                 status.id,
                 name,
                 read_only,
                 status.uidvalidity,
-                modseq,
+                since,
                 (*msgs).clone(),
                 keywords,
             );
@@ -51,18 +63,15 @@ pub(crate) async fn select(s: &mut Session, name: &str, read_only: bool) -> Outc
             sel.apply(changed, &expunged, highest, true);
             sel
         }
-        None => {
-            let entries = store.entries(account_id, status.id).await?;
-            Selected::new(
-                status.id,
-                name,
-                read_only,
-                status.uidvalidity,
-                status.highestmodseq,
-                entries,
-                keywords,
-            )
-        }
+        store::MailboxContents::All(entries) => Selected::new(
+            status.id,
+            name,
+            read_only,
+            status.uidvalidity,
+            status.highestmodseq,
+            entries,
+            keywords,
+        ),
     };
     s.shared.snapshots.put(&sel);
     let mut sel = sel;
