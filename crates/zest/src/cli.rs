@@ -357,4 +357,8 @@ pub struct ImapBenchArgs {
     /// Messages each mailbox holds before the load starts
     #[arg(long, default_value_t = 30)]
     pub fill: usize,
+    /// After each step, measure every server again at the same offered load
+    /// (the slowest server's session rate), so latencies compare like with like
+    #[arg(long)]
+    pub same_load: bool,
 }

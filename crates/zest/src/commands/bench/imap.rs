@@ -6,9 +6,16 @@
 //! SELECT, FETCH of every message's flags, FETCH of one whole message, STORE
 //! of flags on a range (half the time), STORE \Deleted on one message and
 //! EXPUNGE (when the mailbox is above its fill level), APPEND, LOGOUT.
+//!
+//! Clients run flat out, so a faster server also carries more load while its
+//! latencies are measured. With `--same-load` every server is then measured
+//! again with sessions started on one fixed schedule, at the slowest server's
+//! rate, which gives latencies at equal load.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -91,21 +98,79 @@ async fn measure(
     for &clients in &args.clients {
         let mut totals = Vec::new();
         for (name, addr) in servers {
-            let tally = load(addr, &profile, messages, clients, args.secs)
+            let tally = load(addr, &profile, messages, clients, args.secs, None)
                 .await
                 .with_context(|| format!("load on {name} ({addr})"))?;
             print_tally(name, clients, args.secs, &tally);
             totals.push((name.clone(), tally));
         }
-        if let Some(((first, base), rest)) = totals.split_first() {
-            for (other, tally) in rest {
-                let ratio = base.commands() as f64 / tally.commands().max(1) as f64;
-                println!("{clients} clients: {first} / {other} commands/s = {ratio:.2}");
-                print_ratios(first, base, other, tally);
-            }
+        compare(&format!("{clients} clients"), &totals);
+        if !args.same_load {
+            continue;
         }
+        // Sessions per second: every session starts with LOGIN.
+        let rate = totals
+            .iter()
+            .map(|(_, t)| t.latencies.get("LOGIN").map_or(0, Vec::len) as f64)
+            .fold(f64::INFINITY, f64::min)
+            / args.secs as f64;
+        if !(rate.is_finite() && rate > 0.0) {
+            continue;
+        }
+        println!("{clients} clients at the same load: {rate:.0} sessions/s on every server");
+        let mut paced = Vec::new();
+        for (name, addr) in servers {
+            let tally = load(addr, &profile, messages, clients, args.secs, Some(rate))
+                .await
+                .with_context(|| format!("paced load on {name} ({addr})"))?;
+            print_tally(name, clients, args.secs, &tally);
+            paced.push((name.clone(), tally));
+        }
+        compare(
+            &format!("{clients} clients at {rate:.0} sessions/s"),
+            &paced,
+        );
     }
     Ok(())
+}
+
+/// The first server's figures against each other's.
+fn compare(label: &str, totals: &[(String, Tally)]) {
+    if let Some(((first, base), rest)) = totals.split_first() {
+        for (other, tally) in rest {
+            let ratio = base.commands() as f64 / tally.commands().max(1) as f64;
+            println!("{label}: {first} / {other} commands/s = {ratio:.2}");
+            print_ratios(first, base, other, tally);
+        }
+    }
+}
+
+/// Servers are measured one after another on one machine: before each
+/// phase, what the last one left for the disk (dirty pages, freed blocks) is
+/// written out, so that it does not land on this phase's first syncs.
+async fn settle() {
+    let _ = tokio::task::spawn_blocking(rustix::fs::sync).await;
+}
+
+/// Session starts on one schedule shared by all clients: the n-th session
+/// starts no earlier than `n / rate` seconds after the load began.
+struct Pace {
+    started: Instant,
+    rate: f64,
+    next: AtomicU64,
+}
+
+impl Pace {
+    /// Waits for this client's next slot; false once that is past `deadline`.
+    async fn wait(&self, deadline: Instant) -> bool {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let at = self.started + Duration::from_secs_f64(n as f64 / self.rate);
+        if at >= deadline {
+            return false;
+        }
+        tokio::time::sleep_until(at.into()).await;
+        true
+    }
 }
 
 struct Profile {
@@ -175,7 +240,7 @@ fn print_tally(name: &str, clients: usize, secs: u64, tally: &Tally) {
         "{name}, {clients} clients: {total} commands in {secs} s = {:.0} commands/s",
         total as f64 / secs as f64
     );
-    println!("  command      count    mean ms   p50 ms   p95 ms  failed");
+    println!("  command      count    mean ms   p50 ms   p95 ms   p99 ms   max ms  failed");
     for (cmd, lat) in &tally.latencies {
         let mut sorted = lat.clone();
         sorted.sort_unstable();
@@ -185,10 +250,12 @@ fn print_tally(name: &str, clients: usize, secs: u64, tally: &Tally) {
             sorted.get(i).copied().unwrap_or(0) as f64 / 1000.0
         };
         println!(
-            "  {cmd:<10} {:>7} {mean:>10.2} {:>8.2} {:>8.2} {:>7}",
+            "  {cmd:<10} {:>7} {mean:>10.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7}",
             sorted.len(),
             pct(0.5),
             pct(0.95),
+            pct(0.99),
+            pct(1.0),
             tally.failures.get(cmd).copied().unwrap_or(0)
         );
     }
@@ -250,8 +317,18 @@ async fn load(
     messages: &[Vec<u8>],
     clients: usize,
     secs: u64,
+    rate: Option<f64>,
 ) -> Result<Tally> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
+    settle().await;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(secs);
+    let pace = rate.map(|rate| {
+        Arc::new(Pace {
+            started,
+            rate,
+            next: AtomicU64::new(0),
+        })
+    });
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..clients {
         let addr = addr.to_string();
@@ -262,7 +339,10 @@ async fn load(
             fill: profile.fill,
         };
         let messages = messages.to_vec();
-        tasks.spawn(async move { client_loop(&addr, &profile, &messages, i, deadline).await });
+        let pace = pace.clone();
+        tasks.spawn(async move {
+            client_loop(&addr, &profile, &messages, i, deadline, pace.as_deref()).await
+        });
     }
     let mut tally = Tally::default();
     while let Some(r) = tasks.join_next().await {
@@ -297,11 +377,17 @@ async fn client_loop(
     messages: &[Vec<u8>],
     client: usize,
     deadline: Instant,
+    pace: Option<&Pace>,
 ) -> Result<Tally> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (client as u64 + 1).wrapping_mul(0x2545_F491));
     let mut tally = Tally::default();
     let mut next_msg = client;
     while Instant::now() < deadline {
+        if let Some(pace) = pace
+            && !pace.wait(deadline).await
+        {
+            break;
+        }
         let mut c = Client::connect(addr).await?;
         let mut t = Timed {
             client: &mut c,
