@@ -28,8 +28,11 @@ const LEASE_SECS: i64 = 15 * 60;
 const CLAIM_BATCH: usize = 500;
 /// Destinations worked on at once.
 const MAX_PARALLEL: usize = 32;
-/// Connections open at once to one destination.
+/// Connections open at once to one remote destination.
 const MAX_CONNECTIONS_PER_DESTINATION: usize = 8;
+/// Connections open at once to our own MDA: each of its deliveries waits for
+/// a commit, and more of them at once share each commit.
+const MAX_LOCAL_CONNECTIONS: usize = 16;
 /// The longest the runner sleeps without looking at the queue.
 const MAX_IDLE: Duration = Duration::from_secs(60);
 /// Waits between attempts: 1, 5, 15, 30 minutes, 1, 2, then every 4 hours.
@@ -152,7 +155,11 @@ async fn round(inner: &Arc<Inner>) -> Result<usize, store::StoreError> {
     let mut set = JoinSet::new();
     for (dest, jobs) in by_dest {
         // Several connections to a busy destination, each reused for its share.
-        let workers = jobs.len().min(MAX_CONNECTIONS_PER_DESTINATION);
+        let most = match dest {
+            Destination::Lmtp(_) => MAX_LOCAL_CONNECTIONS,
+            _ => MAX_CONNECTIONS_PER_DESTINATION,
+        };
+        let workers = jobs.len().min(most);
         let mut shares: Vec<Vec<Job>> = (0..workers).map(|_| Vec::new()).collect();
         for (i, job) in jobs.into_iter().enumerate() {
             shares[i % workers].push(job);
@@ -175,6 +182,9 @@ async fn deliver_to(inner: &Arc<Inner>, dest: Destination, jobs: Vec<Job>) {
     // Once the destination could not be reached, the rest of this round's
     // jobs for it share that result instead of each waiting for a timeout.
     let mut unreachable: Option<client::Failure> = None;
+    // Results are written while the next message goes out: the connection
+    // does not wait for each commit.
+    let mut recording = JoinSet::new();
     for job in jobs {
         if let Some(failure) = &unreachable {
             let outcomes = failure.outcomes(&job, inner);
@@ -225,11 +235,13 @@ async fn deliver_to(inner: &Arc<Inner>, dest: Destination, jobs: Vec<Job>) {
                 failure.outcomes(&job, inner)
             }
         };
-        record(inner, &job, outcomes).await;
+        let inner = inner.clone();
+        recording.spawn(async move { record(&inner, &job, outcomes).await });
     }
     if let Some(c) = conn {
         c.quit().await;
     }
+    while recording.join_next().await.is_some() {}
 }
 
 async fn record(inner: &Inner, job: &Job, outcomes: Vec<(RecipientId, Outcome)>) {
