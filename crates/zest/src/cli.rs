@@ -288,6 +288,10 @@ pub enum BenchCmd {
     /// Forwarding a large attachment by reference (CATENATE, GENURLAUTH, BURL)
     /// against download and re-upload: bytes on the client's links and time
     Forward(ForwardBenchArgs),
+    /// Submission with 10 pipelining clients: to a local mailbox through LMTP,
+    /// Sieve and the store, and relayed to a remote sink, against a peer
+    /// submission server relaying to the same sink in the same run
+    Submission(SubmissionBenchArgs),
     /// The other process of the idle-connection measurement
     #[command(hide = true)]
     ImapIdleClients { addr: String, count: usize },
@@ -298,6 +302,28 @@ pub enum BenchCmd {
         account: String,
         count: usize,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SubmissionBenchArgs {
+    /// Messages per measurement
+    #[arg(long, default_value_t = 2000)]
+    pub messages: usize,
+    /// Concurrent clients, each pipelining MAIL, RCPT and DATA
+    #[arg(long, default_value_t = 10)]
+    pub clients: usize,
+    /// An SMTP sink (e.g. postfix's smtp-sink) to relay to, as HOST:PORT;
+    /// without it only local delivery is measured
+    #[arg(long)]
+    pub sink: Option<String>,
+    /// A peer submission server relaying to the same sink, as NAME=HOST:PORT
+    #[arg(long)]
+    pub peer: Option<String>,
+    /// Login at the peer
+    #[arg(long, default_value = "testuser1@example.org")]
+    pub peer_user: String,
+    #[arg(long, default_value = "pass")]
+    pub peer_password: String,
 }
 
 #[derive(Debug, clap::Args)]

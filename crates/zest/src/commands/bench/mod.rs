@@ -6,6 +6,8 @@ mod imap;
 mod local;
 mod scale;
 mod store;
+mod submission;
+mod system;
 
 use anyhow::Result;
 
@@ -25,6 +27,7 @@ pub async fn run(app: &App, cmd: BenchCmd) -> Result<()> {
         BenchCmd::Imap(args) => imap::run(args).await,
         BenchCmd::ImapScale(args) => scale::run(args).await,
         BenchCmd::Forward(args) => forward::run(args).await,
+        BenchCmd::Submission(args) => submission::run(args).await,
         BenchCmd::ImapIdleClients { addr, count } => scale::idle_clients(addr, count).await,
     }
 }
