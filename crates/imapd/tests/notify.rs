@@ -370,3 +370,30 @@ async fn a_change_just_before_select_still_produces_status() {
     }
     server.stop().await;
 }
+
+/// A message that arrives after SELECT and before NOTIFY SET is announced:
+/// with the NOTIFY command's response, or right after it, never held back
+/// until some later command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_between_select_and_notify_is_announced() {
+    let server = Server::start().await;
+    let account = server.account().await;
+    let mut a = logged_in(&server).await;
+    a.cmd("e", "ENABLE QRESYNC").await;
+    a.cmd("s", "SELECT INBOX").await;
+    server
+        .store
+        .append(
+            account.id,
+            "INBOX",
+            message("between", "x"),
+            store::Flags::default(),
+            None,
+        )
+        .await
+        .unwrap();
+    a.send("n NOTIFY SET (selected (MessageNew (UID) MessageExpunge FlagChange)) (mailboxes INBOX (MessageNew MessageExpunge FlagChange))")
+        .await;
+    until(&mut a, |l| l == "* 1 EXISTS").await;
+    server.stop().await;
+}
