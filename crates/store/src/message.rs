@@ -62,17 +62,27 @@ pub enum FlagOp {
 pub(crate) struct PreparedMessage {
     hash: [u8; 32],
     raw: Vec<u8>,
-    summary: MessageSummary,
+    /// None for bytes only the queue reads: nothing searches or fetches them.
+    summary: Option<MessageSummary>,
     /// The bytes already written to a blob file (large messages), until a row names it.
     file: RefCell<Option<BlobFile>>,
 }
 
 impl PreparedMessage {
     pub(crate) fn new(raw: Vec<u8>) -> Self {
-        let hash: [u8; 32] = Sha256::digest(&raw).into();
         let summary = summarize(&raw);
+        Self::with_summary(raw, Some(summary))
+    }
+
+    /// For a message that only goes to the queue: no summary is computed or
+    /// stored (a mailbox that later gets the same bytes adds it).
+    pub(crate) fn queued(raw: Vec<u8>) -> Self {
+        Self::with_summary(raw, None)
+    }
+
+    fn with_summary(raw: Vec<u8>, summary: Option<MessageSummary>) -> Self {
         PreparedMessage {
-            hash,
+            hash: Sha256::digest(&raw).into(),
             raw,
             summary,
             file: RefCell::new(None),
@@ -82,7 +92,16 @@ impl PreparedMessage {
     /// Like `new`, and writes a large message's blob file now, on the
     /// caller's thread, so the writer thread only inserts rows.
     pub(crate) fn new_spilled(raw: Vec<u8>, blobs: &BlobDir) -> Result<Self> {
-        let msg = Self::new(raw);
+        Self::new(raw).spill(blobs)
+    }
+
+    /// Like `queued`, with the blob file written now.
+    pub(crate) fn queued_spilled(raw: Vec<u8>, blobs: &BlobDir) -> Result<Self> {
+        Self::queued(raw).spill(blobs)
+    }
+
+    fn spill(self, blobs: &BlobDir) -> Result<Self> {
+        let msg = self;
         if msg.raw.len() >= FILE_THRESHOLD {
             let file = blobs.write(&msg.raw)?;
             *msg.file.borrow_mut() = Some(file);
@@ -167,7 +186,20 @@ pub(crate) fn store_blob(tx: &Tx<'_>, msg: &PreparedMessage) -> Result<BlobId> {
         .query_row([&msg.hash[..]], |r| r.get(0))
         .optional()?;
     let id = match existing {
-        Some(id) => id,
+        Some(id) => {
+            // Stored for the queue alone, it may have no summary yet.
+            if let Some(summary) = &msg.summary {
+                let has_meta = conn
+                    .prepare_cached("SELECT 1 FROM message_meta WHERE blob_id = ?1")?
+                    .query_row([id], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                if !has_meta {
+                    insert_meta(conn, id, summary, &msg.raw)?;
+                }
+            }
+            id
+        }
         None => {
             let mut file = msg.file.borrow_mut().take();
             if file.is_none() && msg.raw.len() >= FILE_THRESHOLD {
@@ -199,7 +231,9 @@ pub(crate) fn store_blob(tx: &Tx<'_>, msg: &PreparedMessage) -> Result<BlobId> {
                 }
             }
             let id = conn.last_insert_rowid();
-            insert_meta(conn, id, &msg.summary, &msg.raw)?;
+            if let Some(summary) = &msg.summary {
+                insert_meta(conn, id, summary, &msg.raw)?;
+            }
             id
         }
     };

@@ -337,7 +337,7 @@ fn check(msg: &OutboundMessage) -> Result<Vec<String>> {
 /// Queues `msg` inside a write job that does more (the MDA's delivery
 /// transaction); it is durable when that job's commit is.
 pub(crate) fn enqueue_in(tx: &Tx<'_>, msg: &OutboundMessage) -> Result<QueueId> {
-    let prepared = PreparedMessage::new(msg.raw.clone());
+    let prepared = PreparedMessage::queued(msg.raw.clone());
     enqueue_prepared(tx, msg, &prepared)
 }
 
@@ -558,7 +558,7 @@ impl Store {
         let raw = msg.raw.clone();
         let blobs = self.inner.blobs.clone();
         self.prepare_and_write(
-            move || PreparedMessage::new_spilled(raw, &blobs),
+            move || PreparedMessage::queued_spilled(raw, &blobs),
             move |tx, prepared| enqueue_prepared(tx, &msg, &prepared),
         )
         .await
@@ -708,7 +708,7 @@ impl Store {
         }
         let raw = report.as_ref().map(|r| r.raw.clone());
         self.prepare_and_write(
-            move || Ok(raw.map(PreparedMessage::new)),
+            move || Ok(raw.map(PreparedMessage::queued)),
             move |tx, prepared| {
                 let queued = match (&report, &prepared) {
                     (Some(r), Some(p)) => Some(enqueue_prepared(tx, r, p)?),

@@ -455,3 +455,42 @@ async fn a_blob_shared_with_a_mailbox_outlives_the_queue_entry() {
         msg.raw
     );
 }
+
+/// Queued bytes carry no summary; a mailbox that gets the very same bytes
+/// (a client's copy to Sent) still has its envelope, structure and date.
+#[tokio::test]
+async fn queued_bytes_appended_to_a_mailbox_get_their_summary() {
+    let (_d, store, accounts) = common::open_with(&["alice@example.org"]).await;
+    let alice = accounts[0].id;
+    let mut msg = message("alice@example.org", &["bob@example.net"]);
+    msg.raw = b"From: alice@example.org\r\nTo: bob@example.net\r\nSubject: shared bytes\r\n\
+Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nbody\r\n"
+        .to_vec();
+    store.enqueue(msg.clone()).await.unwrap();
+    let (_, uid) = store
+        .append(
+            alice,
+            "Sent",
+            msg.raw.clone(),
+            store::Flags::default(),
+            None,
+        )
+        .await
+        .unwrap();
+    let sent = store.mailbox_status(alice, "Sent").await.unwrap().id;
+    let meta = store.message_meta(alice, sent, vec![uid]).await.unwrap();
+    assert_eq!(meta.len(), 1);
+    assert_eq!(meta[0].envelope.subject.as_deref(), Some("shared bytes"));
+    let columns = store::SortColumns {
+        date: true,
+        subject: true,
+        ..store::SortColumns::default()
+    };
+    let sorted = store
+        .sort_rows(alice, sent, store::Uid(1), columns)
+        .await
+        .unwrap();
+    assert_eq!(sorted.len(), 1);
+    assert!(sorted[0].sent_date.is_some(), "{:?}", sorted[0]);
+    assert_eq!(sorted[0].subject.as_deref(), Some("shared bytes"));
+}
