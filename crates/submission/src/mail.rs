@@ -70,6 +70,19 @@ impl Session {
             return self.error(Reply::new(503, "5.5.1", "Send EHLO first"));
         }
         let Some(account) = &self.account else {
+            // Where no login is possible before TLS, say what comes first
+            // (RFC 3207 4).
+            if !self
+                .shared
+                .auth
+                .plaintext_allowed(self.peer.ip(), self.secure)
+            {
+                return self.error(Reply::new(
+                    530,
+                    "5.7.0",
+                    "Must issue a STARTTLS command first",
+                ));
+            }
             return self.error(Reply::new(530, "5.7.0", "Authentication required"));
         };
         if self.envelope.is_some() {

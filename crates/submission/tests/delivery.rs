@@ -306,7 +306,9 @@ async fn mail_from_a_domain_with_a_key_is_dkim_signed() {
 
 /// Our own submission port as the "remote" MX: it offers STARTTLS, so the
 /// runner upgrades (opportunistic TLS with a self-signed certificate), and
-/// then refuses MAIL without AUTH, which bounces.
+/// then refuses MAIL without AUTH, which bounces. Before TLS that server
+/// would have answered "Must issue a STARTTLS command first": the bounce's
+/// "Authentication required" shows the upgrade happened.
 #[tokio::test]
 async fn starttls_is_used_when_offered_and_refusals_bounce() {
     let dir = tempfile::tempdir().unwrap();

@@ -305,7 +305,7 @@ async fn plaintext_auth_is_refused_without_tls_when_configured() {
     );
     assert_eq!(
         c.cmd("MAIL FROM:<alice@example.org>").await,
-        "530 5.7.0 Authentication required"
+        "530 5.7.0 Must issue a STARTTLS command first"
     );
     s.stop().await;
 }
