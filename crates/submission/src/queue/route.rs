@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use hickory_resolver::TokioResolver;
+use mail_auth::MessageAuthenticator;
 use store::Store;
 use tokio::sync::OnceCell;
-use zest_core::config::Config;
+use zest_core::config::{Config, DnsConfig};
 
 use super::client::Failure;
 
@@ -29,7 +29,9 @@ pub(crate) struct Router {
     routes: BTreeMap<String, String>,
     relay: Option<String>,
     lmtp: Option<SocketAddr>,
-    resolver: OnceCell<Option<TokioResolver>>,
+    /// `[dns] servers`, or the system's resolvers.
+    dns: DnsConfig,
+    resolver: OnceCell<Option<MessageAuthenticator>>,
 }
 
 /// A host to connect to and the name it is known by.
@@ -50,6 +52,7 @@ impl Router {
                 .collect(),
             relay: Some(config.submission.relay_host.clone()).filter(|r| !r.is_empty()),
             lmtp: config.mda.lmtp_listen.addrs().first().copied(),
+            dns: config.dns.clone(),
             resolver: OnceCell::new(),
         }
     }
@@ -101,8 +104,8 @@ impl Router {
         let resolver = self
             .resolver
             .get_or_init(|| async {
-                match TokioResolver::builder_tokio() {
-                    Ok(b) => Some(b.build()),
+                match zest_core::dns::authenticator(&self.dns) {
+                    Ok(r) => Some(r),
                     Err(e) => {
                         tracing::error!(error = %e, "cannot set up the DNS resolver");
                         None
@@ -117,7 +120,7 @@ impl Router {
             ));
         };
         let fqdn = format!("{domain}.");
-        match resolver.mx_lookup(fqdn.as_str()).await {
+        match resolver.resolver().mx_lookup(fqdn.as_str()).await {
             Ok(lookup) => {
                 let mut mx: Vec<(u16, String)> = lookup
                     .iter()
@@ -142,6 +145,12 @@ impl Router {
                     .map(|(_, host)| Hop { host, port: 25 })
                     .collect())
             }
+            // An answer of "no such domain" also counts as "no records":
+            // it is asked first.
+            Err(e) if e.is_nx_domain() => Err(Failure::permanent(
+                None,
+                format!("550 5.1.2 domain {domain} does not exist"),
+            )),
             Err(e) if e.is_no_records_found() => {
                 // RFC 5321 5.1: no MX means the domain itself is the host.
                 Ok(vec![Hop {
@@ -149,10 +158,6 @@ impl Router {
                     port: 25,
                 }])
             }
-            Err(e) if e.is_nx_domain() => Err(Failure::permanent(
-                None,
-                format!("550 5.1.2 domain {domain} does not exist"),
-            )),
             Err(e) => Err(Failure::temporary(
                 None,
                 format!("451 4.4.3 DNS lookup for {domain} failed: {e}"),
@@ -190,6 +195,10 @@ pub(crate) fn parse_host_port(s: &str) -> Option<Hop> {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
+    use zest_core::dns::fixture::ZoneServer;
+
     use super::*;
 
     #[test]
@@ -210,5 +219,58 @@ mod tests {
         );
         assert_eq!(parse_host_port("example.net"), None);
         assert_eq!(parse_host_port(":25"), None);
+    }
+
+    fn router(dns: &ZoneServer) -> Router {
+        let mut config = Config::default();
+        config.dns.servers = vec![dns.addr()];
+        Router::new(&config)
+    }
+
+    fn hops(list: &[(&str, u16)]) -> Vec<Hop> {
+        list.iter()
+            .map(|(host, port)| Hop {
+                host: host.to_string(),
+                port: *port,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn mx_hosts_in_preference_order_from_the_configured_resolver() {
+        let dns = ZoneServer::start().await.unwrap();
+        dns.mx("remote.example", 20, "mx2.remote.example");
+        dns.mx("remote.example", 10, "mx1.remote.example");
+        let r = router(&dns);
+        let got = r
+            .hops(&Destination::Mx("remote.example".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            hops(&[("mx1.remote.example", 25), ("mx2.remote.example", 25)])
+        );
+    }
+
+    #[tokio::test]
+    async fn no_mx_means_the_domain_itself_and_null_mx_or_no_domain_fail() {
+        let dns = ZoneServer::start().await.unwrap();
+        dns.a("plain.example", Ipv4Addr::LOCALHOST);
+        dns.mx("nomail.example", 0, ".");
+        let r = router(&dns);
+        assert_eq!(
+            r.hops(&Destination::Mx("plain.example".into()))
+                .await
+                .unwrap(),
+            hops(&[("plain.example", 25)])
+        );
+        let Err(null) = r.hops(&Destination::Mx("nomail.example".into())).await else {
+            panic!("a null MX is not a route");
+        };
+        assert!(format!("{null:?}").contains("556 5.1.10"), "{null:?}");
+        let Err(gone) = r.hops(&Destination::Mx("gone.example".into())).await else {
+            panic!("a domain that does not exist is not a route");
+        };
+        assert!(format!("{gone:?}").contains("550 5.1.2"), "{gone:?}");
     }
 }
