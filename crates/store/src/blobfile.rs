@@ -3,11 +3,12 @@
 //!
 //! Each process appends to a segment of its own (`<created>-<random>` in the
 //! `<database>.blobs` directory), reserving a range under a lock and then
-//! writing and syncing it on the caller's thread, so many callers write at once
-//! instead of queueing behind the one writer thread, and no file is created per
-//! message. Space is allocated ahead of the writes, so a sync carries data
-//! only. A range is durable before the transaction that names it commits, so a
-//! committed row always has its bytes on disk.
+//! writing it on the caller's thread, so many callers write at once instead of
+//! queueing behind the one writer thread, and no file is created per message.
+//! Its data sync runs while the job naming it waits for the writer, and the
+//! writer waits for that sync before it commits: a committed row always has
+//! its bytes on disk. Space is allocated ahead of the writes, so a sync
+//! carries little metadata.
 //!
 //! A range whose row never commits, or whose row is deleted, has its space
 //! released (a hole is punched). A process stops appending to a segment once
@@ -19,7 +20,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension};
@@ -82,8 +83,10 @@ impl BlobDir {
         Ok(self.root.join(name))
     }
 
-    /// Writes `bytes` to a segment and makes them durable; the returned guard
-    /// releases the range again unless it is kept.
+    /// Writes `bytes` to a segment and starts making them durable: on a
+    /// thread of the runtime's blocking pool where there is one, so that the
+    /// job naming them can queue for the writer meanwhile, else here. The
+    /// returned guard releases the range again unless it is kept.
     pub(crate) fn write(&self, bytes: &[u8]) -> Result<BlobFile> {
         let len = bytes.len() as u64;
         let (file, name, offset) = self.reserve(len)?;
@@ -93,9 +96,17 @@ impl BlobDir {
             offset,
             len,
             keep: false,
+            durable: Arc::new(Durable::default()),
         };
         guard.file.write_all_at(bytes, offset)?;
-        guard.file.sync_data()?;
+        let pending = PendingSync {
+            file: guard.file.clone(),
+            durable: guard.durable.clone(),
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(move || pending.run())),
+            Err(_) => pending.run(),
+        }
         Ok(guard)
     }
 
@@ -227,6 +238,46 @@ pub(crate) struct BlobFile {
     offset: u64,
     len: u64,
     keep: bool,
+    durable: Arc<Durable>,
+}
+
+/// The outcome of a range's data sync, once there is one.
+#[derive(Debug, Default)]
+struct Durable {
+    outcome: Mutex<Option<std::result::Result<(), String>>>,
+    done: Condvar,
+}
+
+impl Durable {
+    fn set(&self, r: io::Result<()>) {
+        if let Ok(mut outcome) = self.outcome.lock()
+            && outcome.is_none()
+        {
+            *outcome = Some(r.map_err(|e| e.to_string()));
+            self.done.notify_all();
+        }
+    }
+}
+
+/// A data sync still to run. Dropped without running (a runtime shutting
+/// down drops its queued tasks), it reports failure, so nothing waits for it
+/// for ever and no row names bytes that may not be on disk.
+struct PendingSync {
+    file: Arc<File>,
+    durable: Arc<Durable>,
+}
+
+impl PendingSync {
+    fn run(self) {
+        self.durable.set(self.file.sync_data());
+    }
+}
+
+impl Drop for PendingSync {
+    fn drop(&mut self) {
+        self.durable
+            .set(Err(io::Error::other("the data sync never ran")));
+    }
 }
 
 impl BlobFile {
@@ -236,6 +287,25 @@ impl BlobFile {
 
     pub(crate) fn offset(&self) -> u64 {
         self.offset
+    }
+
+    /// Waits until the bytes are on disk; a row may name them only after.
+    pub(crate) fn wait_durable(&self) -> Result<()> {
+        let poisoned = || StoreError::Internal("blob sync lock poisoned".into());
+        let outcome = self.durable.outcome.lock().map_err(|_| poisoned())?;
+        let outcome = self
+            .durable
+            .done
+            .wait_while(outcome, |o| o.is_none())
+            .map_err(|_| poisoned())?;
+        match &*outcome {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(StoreError::Internal(format!(
+                "syncing blob {}@{}: {e}",
+                self.name, self.offset
+            ))),
+            None => Err(poisoned()),
+        }
     }
 
     /// The row naming this range has committed: it stays.
@@ -378,6 +448,40 @@ mod tests {
         drop(b);
         assert_eq!(dir.read(&name, offset, 11).unwrap(), b"third bytes");
         a.keep();
+    }
+
+    #[test]
+    fn a_range_is_durable_once_its_sync_ran_and_never_before() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = BlobDir::for_database(&tmp.path().join("zest.db"));
+        // Outside a runtime the sync runs at once.
+        let here = dir.write(b"synced here").unwrap();
+        here.wait_durable().unwrap();
+        // Inside one it runs on the blocking pool.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let pooled = rt.block_on(async { dir.write(b"synced on the pool").unwrap() });
+        pooled.wait_durable().unwrap();
+        // A sync that is dropped unrun reports failure instead of leaving its
+        // waiter waiting.
+        let unsynced = BlobFile {
+            file: here.file.clone(),
+            name: here.name.clone(),
+            offset: 0,
+            len: 0,
+            keep: true,
+            durable: Arc::new(Durable::default()),
+        };
+        drop(PendingSync {
+            file: unsynced.file.clone(),
+            durable: unsynced.durable.clone(),
+        });
+        let err = unsynced.wait_durable().unwrap_err().to_string();
+        assert!(err.contains("never ran"), "{err}");
+        here.keep();
+        pooled.keep();
     }
 
     #[test]

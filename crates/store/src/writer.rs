@@ -291,7 +291,14 @@ fn run_batch(
             [tx.now - CHANGE_LOG_RETENTION_SECS],
         );
     }
-    match conn.execute_batch("COMMIT") {
+    // Rows about to commit name these ranges: their bytes reach the disk first.
+    let durable = tx
+        .new_files
+        .borrow()
+        .iter()
+        .try_for_each(BlobFile::wait_durable);
+    let commit = durable.and_then(|()| conn.execute_batch("COMMIT").map_err(StoreError::classify));
+    match commit {
         Ok(()) => {
             for f in tx.new_files.into_inner() {
                 f.keep();
@@ -303,7 +310,6 @@ fn run_batch(
         }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
-            let e = StoreError::classify(e);
             tracing::error!(error = %e, "commit failed");
             Err(e)
         }
