@@ -41,6 +41,9 @@ pub(crate) fn open(path: &Path, role: Role) -> Result<Connection> {
             conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             // A batch of messages fits in the cache without spilling mid-transaction.
             conn.pragma_update(None, "cache_size", -16 * 1024)?;
+            // Every kind of write goes through this one connection: keep all
+            // their statements parsed.
+            conn.set_prepared_statement_cache_capacity(256);
         }
         Role::Reader => {
             conn.pragma_update(None, "query_only", "ON")?;

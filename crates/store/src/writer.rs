@@ -92,19 +92,17 @@ where
         let Some(f) = self.f.take() else { return };
         let conn = tx.conn;
         let mark = tx.mark();
-        let r = conn
-            .execute_batch("SAVEPOINT job")
-            .map_err(StoreError::classify);
+        let r = run_cached(conn, "SAVEPOINT job").map_err(StoreError::classify);
         let r = r.and_then(|()| match catch_unwind(AssertUnwindSafe(|| f(tx))) {
             Ok(r) => r,
             Err(_) => Err(StoreError::Internal("a write job panicked".into())),
         });
         let end = if r.is_ok() {
-            "RELEASE job"
+            run_cached(conn, "RELEASE job")
         } else {
-            "ROLLBACK TO job; RELEASE job"
+            run_cached(conn, "ROLLBACK TO job").and_then(|()| run_cached(conn, "RELEASE job"))
         };
-        let r = match (r, conn.execute_batch(end)) {
+        let r = match (r, end) {
             (Ok(v), Ok(())) => Ok(v),
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => Err(StoreError::classify(e)),
@@ -297,7 +295,7 @@ fn run_batch(
         .borrow()
         .iter()
         .try_for_each(BlobFile::wait_durable);
-    let commit = durable.and_then(|()| conn.execute_batch("COMMIT").map_err(StoreError::classify));
+    let commit = durable.and_then(|()| run_cached(conn, "COMMIT").map_err(StoreError::classify));
     match commit {
         Ok(()) => {
             for f in tx.new_files.into_inner() {
@@ -323,7 +321,7 @@ fn run_batch(
 fn begin(conn: &Connection) -> Result<()> {
     let start = Instant::now();
     loop {
-        match conn.execute_batch("BEGIN IMMEDIATE") {
+        match run_cached(conn, "BEGIN IMMEDIATE") {
             Ok(()) => return Ok(()),
             Err(e) => {
                 let e = StoreError::classify(e);
@@ -335,6 +333,12 @@ fn begin(conn: &Connection) -> Result<()> {
             }
         }
     }
+}
+
+/// Runs one statement that returns no rows, parsed once per connection: the
+/// writer runs these around every job.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.raw_execute().map(drop)
 }
 
 /// Every job of a failed batch gets the commit's error; StoreError is not Clone
