@@ -14,6 +14,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../../migrations/0004_urlauth.sql")),
     (5, include_str!("../../../migrations/0005_blob_files.sql")),
     (6, include_str!("../../../migrations/0006_sort_date.sql")),
+    (
+        7,
+        include_str!("../../../migrations/0007_change_log_seq.sql"),
+    ),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use std::cell::RefCell;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 use crate::blobfile::{BlobDir, BlobFile};
@@ -283,11 +283,9 @@ fn run_batch(
     }
     if prune {
         // Feeds in other processes poll within a second; an hour is ample.
-        let _ = conn.execute(
-            "DELETE FROM change_log WHERE created_at < ?1 \
-             AND seq < (SELECT MAX(seq) FROM change_log)",
-            [tx.now - CHANGE_LOG_RETENTION_SECS],
-        );
+        if let Err(e) = prune_change_log(conn, tx.now - CHANGE_LOG_RETENTION_SECS) {
+            tracing::warn!(error = %e, "pruning the change log failed");
+        }
     }
     // Rows about to commit name these ranges: their bytes reach the disk first.
     let durable = tx
@@ -335,6 +333,38 @@ fn begin(conn: &Connection) -> Result<()> {
     }
 }
 
+/// Deletes the change-log rows written before `cutoff` (Unix seconds), all
+/// but the newest. Times rise with sequence numbers, so the first row at or
+/// after the cut-off is found by bisecting on the sequence number.
+fn prune_change_log(conn: &Connection, cutoff: i64) -> rusqlite::Result<()> {
+    let (lo, hi): (Option<i64>, Option<i64>) =
+        conn.query_row("SELECT MIN(seq), MAX(seq) FROM change_log", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let (Some(mut lo), Some(max)) = (lo, hi) else {
+        return Ok(());
+    };
+    // The first row from `seq` on: its time, or none past the end.
+    let mut stmt = conn
+        .prepare_cached("SELECT created_at FROM change_log WHERE seq >= ?1 ORDER BY seq LIMIT 1")?;
+    let mut time_from = |seq: i64| -> rusqlite::Result<Option<i64>> {
+        stmt.query_row([seq], |r| r.get(0)).optional()
+    };
+    // Keep every row from the first one at or after the cut-off; `hi` is the
+    // smallest number known to be kept.
+    let mut hi = max;
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match time_from(mid)? {
+            Some(t) if t < cutoff => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    conn.prepare_cached("DELETE FROM change_log WHERE seq < ?1")?
+        .execute([hi])?;
+    Ok(())
+}
+
 /// Runs one statement that returns no rows, parsed once per connection: the
 /// writer runs these around every job.
 fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
@@ -349,5 +379,56 @@ fn copy_error(e: &StoreError) -> StoreError {
         StoreError::DiskFull => StoreError::DiskFull,
         StoreError::Closed => StoreError::Closed,
         other => StoreError::Internal(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_with_times(times: &[i64]) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE change_log (seq INTEGER PRIMARY KEY, created_at INTEGER NOT NULL)",
+        )
+        .unwrap();
+        for t in times {
+            conn.execute("INSERT INTO change_log (created_at) VALUES (?1)", [t])
+                .unwrap();
+        }
+        conn
+    }
+
+    fn seqs(conn: &Connection) -> Vec<i64> {
+        conn.prepare("SELECT seq FROM change_log ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn pruning_keeps_rows_from_the_cut_off_and_always_the_newest() {
+        let times: Vec<i64> = (1..=100).map(|s| s * 10).collect();
+        let conn = log_with_times(&times);
+        // Gaps from earlier pruning change nothing.
+        conn.execute("DELETE FROM change_log WHERE seq IN (20, 51, 52)", [])
+            .unwrap();
+        prune_change_log(&conn, 505).unwrap();
+        assert_eq!(seqs(&conn), (53..=100).collect::<Vec<_>>());
+        prune_change_log(&conn, 505).unwrap();
+        assert_eq!(seqs(&conn).len(), 48);
+        // All old: the newest stays, so its number is never handed out again.
+        prune_change_log(&conn, 10_000).unwrap();
+        assert_eq!(seqs(&conn), vec![100]);
+        conn.execute("INSERT INTO change_log (created_at) VALUES (1)", [])
+            .unwrap();
+        assert_eq!(seqs(&conn), vec![100, 101]);
+        // Nothing old: nothing goes.
+        prune_change_log(&conn, 0).unwrap();
+        assert_eq!(seqs(&conn), vec![100, 101]);
+        // An empty log.
+        prune_change_log(&log_with_times(&[]), 5).unwrap();
     }
 }
