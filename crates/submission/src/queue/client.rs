@@ -245,6 +245,39 @@ pub(crate) async fn connect(inner: &Inner, dest: &Destination) -> Result<Connect
     Err(last)
 }
 
+/// A TCP connection to the hop: to its addresses in turn, or where it has
+/// none, to its name as the system resolves it.
+async fn connect_tcp(hop: &Hop) -> Result<TcpStream, String> {
+    let attempt =
+        |r: Result<std::io::Result<TcpStream>, tokio::time::error::Elapsed>, at: &str| match r {
+            Ok(Ok(t)) => Ok(t),
+            Ok(Err(e)) => Err(format!("451 4.4.1 cannot connect to {at}: {e}")),
+            Err(_) => Err(format!("451 4.4.1 connecting to {at} timed out")),
+        };
+    if hop.addrs.is_empty() {
+        let at = format!("{}:{}", hop.host, hop.port);
+        let r = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            TcpStream::connect((hop.host.as_str(), hop.port)),
+        )
+        .await;
+        return attempt(r, &at);
+    }
+    let mut last = String::new();
+    for ip in &hop.addrs {
+        let addr = std::net::SocketAddr::new(*ip, hop.port);
+        let at = format!("{} ({addr})", hop.host);
+        match attempt(
+            tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await,
+            &at,
+        ) {
+            Ok(t) => return Ok(t),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Stage {
     Connect,
@@ -268,29 +301,9 @@ async fn open(
         kind,
         failure: Failure::temporary(name.clone(), e),
     };
-    let tcp = match tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        TcpStream::connect((hop.host.as_str(), hop.port)),
-    )
-    .await
-    {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => {
-            return Err(fail(
-                Stage::Connect,
-                format!("451 4.4.1 cannot connect to {}:{}: {e}", hop.host, hop.port),
-            ));
-        }
-        Err(_) => {
-            return Err(fail(
-                Stage::Connect,
-                format!(
-                    "451 4.4.1 connecting to {}:{} timed out",
-                    hop.host, hop.port
-                ),
-            ));
-        }
-    };
+    let tcp = connect_tcp(hop)
+        .await
+        .map_err(|e| fail(Stage::Connect, e))?;
     let _ = tcp.set_nodelay(true);
     let mut c = Connection {
         io: Io::Plain(tcp),
@@ -749,6 +762,37 @@ mod tests {
         assert_eq!(reply_end(b"250-a\r\n250 b\r\nxx"), Some(14));
         assert_eq!(reply_end(b"250-a\r\n250-b"), None);
         assert_eq!(reply_end(b"250\r\n"), Some(5));
+    }
+
+    #[tokio::test]
+    async fn a_hop_with_addresses_is_reached_at_them_in_turn() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // A name no resolver knows, an address where nothing listens, then
+        // the one that answers: the name is never looked up.
+        let hop = Hop {
+            host: "mx.zest-test.invalid".into(),
+            port,
+            addrs: vec![
+                std::net::IpAddr::from([127, 0, 0, 2]),
+                std::net::IpAddr::from([127, 0, 0, 1]),
+            ],
+        };
+        let (tcp, accepted) = tokio::join!(connect_tcp(&hop), listener.accept());
+        let tcp = tcp.unwrap();
+        assert_eq!(
+            tcp.peer_addr().unwrap(),
+            accepted.unwrap().0.local_addr().unwrap()
+        );
+        // Without addresses the name is resolved when connecting, and one
+        // that does not resolve is a temporary failure naming the host.
+        let unresolved = Hop {
+            addrs: Vec::new(),
+            ..hop
+        };
+        let e = connect_tcp(&unresolved).await.unwrap_err();
+        assert!(e.starts_with("451 4.4.1"), "{e}");
+        assert!(e.contains("mx.zest-test.invalid"), "{e}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! over LMTP for local domains, the smarthost, or the domain's MX hosts.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use mail_auth::MessageAuthenticator;
 use store::Store;
@@ -39,6 +39,9 @@ pub(crate) struct Router {
 pub(crate) struct Hop {
     pub host: String,
     pub port: u16,
+    /// Its addresses, as the resolver for MX lookups gave them. Empty for a
+    /// configured host, which the system resolves when connecting.
+    pub addrs: Vec<IpAddr>,
 }
 
 impl Router {
@@ -83,6 +86,7 @@ impl Router {
             Destination::Lmtp(addr) => Ok(vec![Hop {
                 host: addr.ip().to_string(),
                 port: addr.port(),
+                addrs: vec![addr.ip()],
             }]),
             Destination::Host(target) => {
                 parse_host_port(target).map(|h| vec![h]).ok_or_else(|| {
@@ -100,6 +104,8 @@ impl Router {
         }
     }
 
+    /// The domain's MX hosts in preference order (or the domain itself when
+    /// it has no MX), each with its addresses, all from the same resolver.
     async fn mx(&self, domain: &str) -> Result<Vec<Hop>, Failure> {
         let resolver = self
             .resolver
@@ -120,7 +126,7 @@ impl Router {
             ));
         };
         let fqdn = format!("{domain}.");
-        match resolver.resolver().mx_lookup(fqdn.as_str()).await {
+        let hosts: Vec<String> = match resolver.resolver().mx_lookup(fqdn.as_str()).await {
             Ok(lookup) => {
                 let mut mx: Vec<(u16, String)> = lookup
                     .iter()
@@ -139,30 +145,82 @@ impl Router {
                         format!("556 5.1.10 {domain} accepts no mail (null MX)"),
                     ));
                 }
-                Ok(mx
-                    .into_iter()
-                    .filter(|(_, h)| !h.is_empty())
-                    .map(|(_, host)| Hop { host, port: 25 })
-                    .collect())
+                mx.into_iter()
+                    .map(|(_, host)| host)
+                    .filter(|h| !h.is_empty())
+                    .collect()
             }
             // An answer of "no such domain" also counts as "no records":
             // it is asked first.
-            Err(e) if e.is_nx_domain() => Err(Failure::permanent(
-                None,
-                format!("550 5.1.2 domain {domain} does not exist"),
-            )),
+            Err(e) if e.is_nx_domain() => {
+                return Err(Failure::permanent(
+                    None,
+                    format!("550 5.1.2 domain {domain} does not exist"),
+                ));
+            }
             Err(e) if e.is_no_records_found() => {
                 // RFC 5321 5.1: no MX means the domain itself is the host.
-                Ok(vec![Hop {
-                    host: domain.to_string(),
-                    port: 25,
-                }])
+                return match addresses(resolver, domain).await {
+                    Ok(addrs) if !addrs.is_empty() => Ok(vec![Hop {
+                        host: domain.to_string(),
+                        port: 25,
+                        addrs,
+                    }]),
+                    Ok(_) => Err(Failure::permanent(
+                        None,
+                        format!("550 5.1.2 {domain} has no MX and no address records"),
+                    )),
+                    Err(e) => Err(Failure::temporary(
+                        None,
+                        format!("451 4.4.3 DNS lookup for {domain} failed: {e}"),
+                    )),
+                };
             }
-            Err(e) => Err(Failure::temporary(
-                None,
-                format!("451 4.4.3 DNS lookup for {domain} failed: {e}"),
-            )),
+            Err(e) => {
+                return Err(Failure::temporary(
+                    None,
+                    format!("451 4.4.3 DNS lookup for {domain} failed: {e}"),
+                ));
+            }
+        };
+        // An MX host without addresses is passed over (RFC 5321 5.1); when
+        // none has any, the domain's mail waits for its DNS to be mended.
+        let mut hops = Vec::with_capacity(hosts.len());
+        let mut missing = Vec::new();
+        for host in hosts {
+            match addresses(resolver, &host).await {
+                Ok(addrs) if !addrs.is_empty() => hops.push(Hop {
+                    host,
+                    port: 25,
+                    addrs,
+                }),
+                Ok(_) => missing.push(format!("{host}: no address records")),
+                Err(e) => missing.push(format!("{host}: {e}")),
+            }
         }
+        if hops.is_empty() {
+            return Err(Failure::temporary(
+                None,
+                format!(
+                    "451 4.4.4 no MX host of {domain} has an address ({})",
+                    missing.join("; ")
+                ),
+            ));
+        }
+        Ok(hops)
+    }
+}
+
+/// The addresses of `host`: none when the name or its address records do
+/// not exist, an error when the question went unanswered.
+async fn addresses(resolver: &MessageAuthenticator, host: &str) -> Result<Vec<IpAddr>, String> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![ip]);
+    }
+    match resolver.resolver().lookup_ip(format!("{host}.")).await {
+        Ok(lookup) => Ok(lookup.iter().collect()),
+        Err(e) if e.is_nx_domain() || e.is_no_records_found() => Ok(Vec::new()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -190,6 +248,7 @@ pub(crate) fn parse_host_port(s: &str) -> Option<Hop> {
     Some(Hop {
         host: host.to_string(),
         port: port.parse().ok()?,
+        addrs: Vec::new(),
     })
 }
 
@@ -207,14 +266,16 @@ mod tests {
             parse_host_port("127.0.0.1:2526"),
             Some(Hop {
                 host: "127.0.0.1".into(),
-                port: 2526
+                port: 2526,
+                addrs: Vec::new(),
             })
         );
         assert_eq!(
             parse_host_port("[::1]:25"),
             Some(Hop {
                 host: "::1".into(),
-                port: 25
+                port: 25,
+                addrs: Vec::new(),
             })
         );
         assert_eq!(parse_host_port("example.net"), None);
@@ -227,11 +288,12 @@ mod tests {
         Router::new(&config)
     }
 
-    fn hops(list: &[(&str, u16)]) -> Vec<Hop> {
+    fn hops(list: &[(&str, [u8; 4])]) -> Vec<Hop> {
         list.iter()
-            .map(|(host, port)| Hop {
+            .map(|(host, ip)| Hop {
                 host: host.to_string(),
-                port: *port,
+                port: 25,
+                addrs: vec![IpAddr::from(*ip)],
             })
             .collect()
     }
@@ -241,6 +303,13 @@ mod tests {
         let dns = ZoneServer::start().await.unwrap();
         dns.mx("remote.example", 20, "mx2.remote.example");
         dns.mx("remote.example", 10, "mx1.remote.example");
+        dns.mx("remote.example", 15, "unnamed.remote.example");
+        dns.mx("remote.example", 30, "noaddress.remote.example");
+        // The addresses come from the same resolver: the system's knows none
+        // of these names.
+        dns.a("mx1.remote.example", Ipv4Addr::new(127, 0, 0, 11));
+        dns.a("mx2.remote.example", Ipv4Addr::new(127, 0, 0, 12));
+        dns.txt("noaddress.remote.example", "exists, without an address");
         let r = router(&dns);
         let got = r
             .hops(&Destination::Mx("remote.example".into()))
@@ -248,8 +317,24 @@ mod tests {
             .unwrap();
         assert_eq!(
             got,
-            hops(&[("mx1.remote.example", 25), ("mx2.remote.example", 25)])
+            hops(&[
+                ("mx1.remote.example", [127, 0, 0, 11]),
+                ("mx2.remote.example", [127, 0, 0, 12])
+            ])
         );
+    }
+
+    #[tokio::test]
+    async fn mx_hosts_without_any_address_mean_try_again_later() {
+        let dns = ZoneServer::start().await.unwrap();
+        dns.mx("broken.example", 10, "mx.broken.example");
+        let r = router(&dns);
+        let Err(e) = r.hops(&Destination::Mx("broken.example".into())).await else {
+            panic!("no MX host has an address");
+        };
+        assert!(e.temporary, "{e:?}");
+        assert!(format!("{e:?}").contains("451 4.4.4"), "{e:?}");
+        assert!(format!("{e:?}").contains("mx.broken.example"), "{e:?}");
     }
 
     #[tokio::test]
@@ -257,13 +342,19 @@ mod tests {
         let dns = ZoneServer::start().await.unwrap();
         dns.a("plain.example", Ipv4Addr::LOCALHOST);
         dns.mx("nomail.example", 0, ".");
+        dns.txt("noaddress.example", "exists, without MX or address");
         let r = router(&dns);
         assert_eq!(
             r.hops(&Destination::Mx("plain.example".into()))
                 .await
                 .unwrap(),
-            hops(&[("plain.example", 25)])
+            hops(&[("plain.example", [127, 0, 0, 1])])
         );
+        let Err(bare) = r.hops(&Destination::Mx("noaddress.example".into())).await else {
+            panic!("a domain without MX or address is not a route");
+        };
+        assert!(!bare.temporary, "{bare:?}");
+        assert!(format!("{bare:?}").contains("550 5.1.2"), "{bare:?}");
         let Err(null) = r.hops(&Destination::Mx("nomail.example".into())).await else {
             panic!("a null MX is not a route");
         };
