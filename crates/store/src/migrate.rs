@@ -365,6 +365,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_change_log_keeps_its_rows_and_numbers_without_autoincrement() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.db");
+        make_db(&path, "old.example.org", 6);
+        let conn = Connection::open(&path).unwrap();
+        for name in ["a", "b", "c"] {
+            conn.execute(
+                "INSERT INTO change_log (kind, name, created_at) VALUES (1, ?1, 7)",
+                [name],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let store = Store::open(&path).await.unwrap();
+        store.create_domain("example.org").await.unwrap();
+        let address = EmailAddress::parse("alice@example.org").unwrap();
+        store.create_account(&address, "pw", false).await.unwrap();
+        store.close().await;
+        let conn = Connection::open(&path).unwrap();
+        let rows: Vec<(i64, Option<String>)> = conn
+            .prepare("SELECT seq, name FROM change_log ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows[..3],
+            [
+                (1, Some("a".into())),
+                (2, Some("b".into())),
+                (3, Some("c".into()))
+            ]
+        );
+        assert!(rows.len() > 3 && rows[3].0 == 4, "{rows:?}");
+        let (schema, _, _) = snapshot(&path);
+        let sql = &schema.iter().find(|(n, _)| n == "change_log").unwrap().1;
+        assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+        assert!(!schema.iter().any(|(n, _)| n == "change_log_created"));
+    }
+
+    #[tokio::test]
     async fn a_failing_migration_rolls_back_entirely() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("zest.db");
