@@ -22,9 +22,10 @@ pub(crate) struct Read {
     stale: bool,
 }
 
-const COLUMNS: &str = "uid, modseq, flags, keywords, internal_date, size, blob_id";
+/// The columns [`entry_row`] reads, in its order.
+pub(crate) const COLUMNS: &str = "uid, modseq, flags, keywords, internal_date, size, blob_id";
 
-fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+pub(crate) fn entry_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     Ok(Entry {
         uid: Uid(r.get(0)?),
         modseq: ModSeq(r.get::<_, i64>(1)? as u64),

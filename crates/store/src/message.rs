@@ -151,22 +151,13 @@ pub(crate) fn changes_since(
         .prepare_cached("SELECT highestmodseq FROM mailboxes WHERE id = ?1")?
         .query_row([mailbox.0], |r| r.get(0))?;
     let since = i64::try_from(since.0).unwrap_or(i64::MAX);
-    let mut stmt = c.prepare_cached(
-        "SELECT e.uid, e.modseq, e.flags, e.keywords, e.internal_date, e.size, e.blob_id \
-         FROM mailbox_messages e \
-         WHERE e.mailbox_id = ?1 AND e.modseq > ?2 ORDER BY e.uid",
-    )?;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {} FROM mailbox_messages \
+         WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+        crate::listing::COLUMNS
+    ))?;
     let changed = stmt
-        .query_map((mailbox.0, since), |r| {
-            Ok(Entry {
-                uid: Uid(r.get(0)?),
-                modseq: ModSeq(r.get::<_, i64>(1)? as u64),
-                flags: Flags::from_stored(r.get(2)?, r.get_ref(3)?.as_str()?),
-                internal_date: r.get(4)?,
-                size: r.get::<_, i64>(5)? as u64,
-                blob: BlobId(r.get(6)?),
-            })
-        })?
+        .query_map((mailbox.0, since), crate::listing::entry_row)?
         .collect::<rusqlite::Result<Vec<Entry>>>()?;
     drop(stmt);
     let mut stmt = c.prepare_cached(
